@@ -1,0 +1,284 @@
+"""``Block`` and ``HybridBlock``: Gluon blocks that are real Keras layers.
+
+A block owns a ``ParameterDict`` named after its prefix and a list of children.
+Its first call runs Gluon's deferred initialization inside Keras's ``build()``:
+
+1. every parameter must have been ``initialize()``-d (or the call raises Gluon's
+   RuntimeError before anything changes);
+2. ``build(input_shape)`` infers the unknown (0) dims of the block's parameters from
+   the input shape (``infer_shape``), and containers chain this through children
+   whose output shape is computable;
+3. the pending initializers run once per parameter, in forward order;
+4. the forward computation runs.
+
+All of it is one transaction (``first_pass``): a failure leaves the net as it was.
+Later calls go straight to ``forward``; nothing is re-initialized.
+"""
+
+import re
+from collections import OrderedDict
+
+import keras
+
+from keras_defer import first_pass, naming
+from keras_defer import init as initializer
+from keras_defer import keras_compat
+from keras_defer.errors import ShapeMismatchError
+from keras_defer.parameter import Parameter, ParameterDict, shape_is_known
+
+__all__ = ["Block", "HybridBlock"]
+
+
+def _indent(text, spaces):
+    lines = text.split("\n")
+    return "\n".join([lines[0]] + [" " * spaces + line for line in lines[1:]])
+
+
+def _input_shape(x):
+    return tuple(None if d is None else int(d) for d in x.shape)
+
+
+class Block(keras.layers.Layer):
+    """Base class of all keras_defer blocks. Subclasses define ``forward``."""
+
+    def __init__(self, prefix=None, params=None, **kwargs):
+        if prefix is not None and not isinstance(prefix, str):
+            raise TypeError("prefix must be a str, got %r" % (prefix,))
+        if params is not None and not isinstance(params, ParameterDict):
+            raise TypeError(
+                "params must be a ParameterDict (e.g. other_block.params), got %r" % (params,)
+            )
+        full_prefix, local_prefix, parent = naming.allocate_prefix(
+            prefix, self._alias()
+        )
+        kwargs.setdefault("name", full_prefix[:-1] if full_prefix.endswith("_") else full_prefix)
+        if not kwargs["name"]:
+            kwargs.pop("name")
+        super().__init__(**kwargs)
+        object.__setattr__(self, "_children", OrderedDict())
+        object.__setattr__(self, "_reg_params", OrderedDict())
+        object.__setattr__(self, "_prefix", full_prefix)
+        if params is not None:
+            own = ParameterDict(params.prefix, params)
+        elif parent is not None:
+            own = ParameterDict(parent.prefix + local_prefix, parent._shared)
+        else:
+            own = ParameterDict(full_prefix)
+        object.__setattr__(self, "_params", own)
+        object.__setattr__(self, "_scope", naming.NameScope(self))
+        object.__setattr__(self, "_compiled_call", None)
+
+    # -- structure -----------------------------------------------------------------
+    def _alias(self):
+        """The name hint for this block's prefix (``dense`` -> ``dense0_``)."""
+        return type(self).__name__.lower()
+
+    @property
+    def prefix(self):
+        return self._prefix
+
+    @property
+    def params(self):
+        """This block's own parameters (not its children's: see ``collect_params``)."""
+        return self._params
+
+    def name_scope(self):
+        """``with self.name_scope():`` names children created inside under this block."""
+        return self._scope
+
+    def __setattr__(self, name, value):
+        children = self.__dict__.get("_children")
+        if children is not None:
+            existing = self.__dict__.get(name)
+            if isinstance(existing, (Parameter, Block)) and not isinstance(value, type(existing)):
+                raise TypeError(
+                    "Changing attribute type for %s from %s to %s is not allowed."
+                    % (name, type(existing), type(value))
+                )
+            if isinstance(value, Block):
+                self.register_child(value, name)
+            elif isinstance(value, Parameter):
+                if name in self._reg_params:
+                    raise ValueError(
+                        "Overriding Parameter attribute %s is not allowed. To share "
+                        "parameters between blocks, pass 'params' at construction." % name
+                    )
+                self._reg_params[name] = value
+                if self not in value._owners:
+                    value._owners.append(self)
+        super().__setattr__(name, value)
+
+    def register_child(self, block, name=None):
+        """Add ``block`` as a child (forward order is registration order)."""
+        if not isinstance(block, Block):
+            raise TypeError("Expected a keras_defer Block, got %r" % (block,))
+        if name is None:
+            name = str(len(self._children))
+        self._children[name] = block
+        keras_compat.track_sublayer(self, block)
+
+    def _iter_blocks(self):
+        yield self
+        for child in self._children.values():
+            yield from child._iter_blocks()
+
+    def collect_params(self, select=None):
+        """This block's and all descendants' parameters, in structure order, each once.
+        ``select`` is a regular expression matched at the start of each name."""
+        ret = ParameterDict(self._params.prefix)
+        if not select:
+            ret.update(self._params)
+        else:
+            pattern = re.compile(select)
+            ret.update({n: p for n, p in self._params.items() if pattern.match(n)})
+        for child in self._children.values():
+            ret.update(child.collect_params(select=select))
+        return ret
+
+    def initialize(self, init=initializer.Uniform(), ctx=None, verbose=False,
+                   force_reinit=False):
+        """Initialize known shapes now; register ``init`` for the rest (first pass)."""
+        with first_pass.lock():
+            self.collect_params().initialize(init, ctx, verbose, force_reinit)
+
+    def hybridize(self, active=True, **kwargs):
+        """Compile the forward of every HybridBlock in this block (tf.function on TF)."""
+        for child in self._children.values():
+            child.hybridize(active, **kwargs)
+
+    def cast(self, dtype):
+        for child in self._children.values():
+            child.cast(dtype)
+        for param in self._params.values():
+            param.cast(dtype)
+
+    def save_parameters(self, filename, deduplicate=False):
+        from keras_defer import serialization
+
+        serialization.save_parameters(self, filename, deduplicate)
+
+    def load_parameters(self, filename, ctx=None, allow_missing=False, ignore_extra=False,
+                        cast_dtype=False, dtype_source="current"):
+        from keras_defer import serialization
+
+        serialization.load_parameters(self, filename, ctx, allow_missing, ignore_extra,
+                                      cast_dtype)
+
+    # -- the forward pass ----------------------------------------------------------
+    def forward(self, *args):
+        """Override to define the computation (Gluon's ``forward``)."""
+        raise NotImplementedError("%s must define forward()" % type(self).__name__)
+
+    def call(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    def __call__(self, *args, **kwargs):
+        if not self.built:
+            with first_pass.transaction(self):
+                if not self.built:  # another thread may have finished it meanwhile
+                    self._prepare_first_pass(args)
+                return self._keras_call(*args, **kwargs)
+        compiled = self._compiled_call
+        if compiled is not None and not first_pass.in_first_pass():
+            return compiled(*args, **kwargs)
+        return self._keras_call(*args, **kwargs)
+
+    def _keras_call(self, *args, **kwargs):
+        return super().__call__(*args, **kwargs)
+
+    def _prepare_first_pass(self, args):
+        params = self.collect_params().values()
+        symbolic = any(isinstance(a, keras.KerasTensor) for a in args)
+        for param in params:
+            if param.variable is None and param.pending is None:
+                if symbolic:
+                    # A Keras model is being built symbolically (functional API,
+                    # keras.Sequential): behave like a Keras layer and use defaults.
+                    param.initialize()
+                else:
+                    param._check_initialized()  # raises Gluon's RuntimeError
+        if not args or not hasattr(args[0], "shape"):
+            raise TypeError(
+                "%s expects a tensor as its first input, got %r" % (self.name, args[:1])
+            )
+        object.__setattr__(self, "_input_shapes", [_input_shape(a) for a in args
+                                                   if hasattr(a, "shape")])
+        self.build(_input_shape(args[0]))
+        for param in params:
+            if param.pending is not None and shape_is_known(param.shape):
+                param._finish_pending_init()
+
+    def build(self, input_shape):
+        """Keras's build: fix the unknown dims of this block's parameters."""
+        shapes = self.__dict__.get("_input_shapes") or [input_shape]
+        self.infer_shape(*shapes)
+
+    def infer_shape(self, *input_shapes):
+        """Hook: set the unknown (0) dims of this block's parameters from the input
+        shapes. Containers use ``compute_output_shape`` of their children instead."""
+
+    def _build_and_output_shape(self, input_shape):
+        """Build this block from ``input_shape`` and return its output shape, or
+        ``None`` when that cannot be known without running ``forward``."""
+        if not self.built:
+            object.__setattr__(self, "_input_shapes", [input_shape])
+            self.build(input_shape)
+        else:
+            self._check_input_shape(input_shape)
+        if type(self).compute_output_shape is keras.layers.Layer.compute_output_shape:
+            return None
+        return self.compute_output_shape(input_shape)
+
+    def _check_input_shape(self, input_shape):
+        """Raise ``ShapeMismatchError`` if ``input_shape`` contradicts fixed params."""
+
+    # -- display -------------------------------------------------------------------
+    def __repr__(self):
+        modstr = "\n".join(
+            "  ({key}): {block}".format(key=key, block=_indent(repr(block), 2))
+            for key, block in self.__dict__.items()
+            if isinstance(block, Block) and not key.startswith("_")
+        )
+        return "{name}(\n{modstr}\n)".format(name=type(self).__name__, modstr=modstr)
+
+    def __str__(self):
+        return self.__repr__()
+
+
+class HybridBlock(Block):
+    """A block whose forward can be compiled by ``hybridize()``."""
+
+    def hybridize(self, active=True, **kwargs):
+        from keras_defer import hybrid
+
+        object.__setattr__(self, "_compiled_call", hybrid.compile_call(self, **kwargs)
+                           if active else None)
+        super().hybridize(active, **kwargs)
+
+    def forward(self, x, *args):
+        if type(self).hybrid_forward is HybridBlock.hybrid_forward:
+            raise NotImplementedError("%s must define forward() or hybrid_forward()"
+                                      % type(self).__name__)
+        params = {name: p.data() for name, p in self._reg_params.items() if p is not None}
+        return self.hybrid_forward(keras.ops, x, *args, **params)
+
+    def hybrid_forward(self, F, x, *args, **kwargs):
+        """Override with Gluon's signature; ``F`` is ``keras.ops``."""
+        raise NotImplementedError
+
+
+def check_fixed_dim(block, param, axis, given, hint):
+    """Fill dim ``axis`` of ``param`` from ``given`` if unknown, else check it."""
+    shape = param.shape
+    if shape[axis] == 0:
+        new = list(shape)
+        new[axis] = given
+        param.shape = tuple(new)
+    elif shape[axis] != given:
+        expected = list(shape)
+        expected[axis] = given
+        from keras_defer.errors import shape_mismatch_message
+
+        raise ShapeMismatchError(
+            shape_mismatch_message(block.name, param.name, shape, expected, hint)
+        )

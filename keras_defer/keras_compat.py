@@ -1,0 +1,69 @@
+"""The few Keras internals keras_defer relies on, kept in one place.
+
+Keras locks a layer's state after ``build()``; Gluon creates a parameter's variable
+whenever its shape becomes known (at ``initialize()`` with ``in_units``, at the first
+pass otherwise, on ``load_parameters``), possibly after the layer is built, and a
+shared parameter belongs to several layers. So variables are created here and
+tracked by every owning layer, briefly unlocking the layer's tracker.
+"""
+
+import keras
+
+
+
+def create_variable(owners, param_name, value, shape, dtype, trainable, device=None):
+    """A Keras variable for parameter ``param_name``, tracked by each layer in
+    ``owners``. Its path is ``<first owner>/<name within it>``, the same whether it is
+    created eagerly (``in_units``) or late (first pass)."""
+    owner = owners[0] if owners else None
+    local = param_name
+    if owner is not None and param_name.startswith(owner.prefix):
+        local = param_name[len(owner.prefix):] or param_name
+    scope = keras.name_scope(owner.name, override_parent="") if owner is not None else None
+    device_scope = keras.device(device) if device else None
+    try:
+        if device_scope is not None:
+            device_scope.__enter__()
+        if scope is not None:
+            scope.__enter__()
+        variable = keras.Variable(
+            initializer=keras.ops.convert_to_tensor(value, dtype=dtype),
+            shape=tuple(shape), dtype=dtype, trainable=trainable, name=local,
+        )
+    finally:
+        if scope is not None:
+            scope.__exit__(None, None, None)
+        if device_scope is not None:
+            device_scope.__exit__(None, None, None)
+    for layer in owners:
+        track_variable(layer, variable)
+    return variable
+
+
+def track_variable(layer, variable):
+    tracker = layer._tracker
+    was_locked = tracker.locked
+    tracker.unlock()
+    try:
+        layer._track_variable(variable)
+    finally:
+        if was_locked:
+            tracker.lock()
+
+
+def untrack_variable(owners, variable):
+    for layer in owners:
+        layer._untrack_variable(variable)
+
+
+def track_sublayer(layer, child):
+    """Make ``child`` a Keras sublayer of ``layer`` (weights, summary, saving)."""
+    tracker = layer._tracker
+    was_locked = tracker.locked
+    tracker.unlock()
+    try:
+        if not tracker.is_in_store("layers", child):
+            tracker.add_to_store("layers", child)
+    finally:
+        if was_locked:
+            tracker.lock()

@@ -1,0 +1,67 @@
+"""Gluon's block naming: per-class counters, ``prefix=`` and ``name_scope()``.
+
+Gluon names parameters after the block that creates them (``dense0_weight``): a
+global counter per class at top level, a counter local to the parent inside
+``with parent.name_scope():``. Ported code and saved files depend on these names,
+so we reproduce the rules of MXNet 1.9.1's ``_BlockScope`` exactly, but keep the
+state in one thread-local object instead of hidden globals spread over modules.
+"""
+
+import threading
+
+_state = threading.local()
+
+
+def _top_level_counters():
+    counters = getattr(_state, "counters", None)
+    if counters is None:
+        counters = _state.counters = {}
+    return counters
+
+
+def _current_scope():
+    return getattr(_state, "scope", None)
+
+
+def reset_counters():
+    """Start the top-level counters again (``dense0`` ...). Handy in tests and notebooks."""
+    _state.counters = {}
+
+
+def allocate_prefix(prefix, hint):
+    """The prefix a new block gets: ``prefix`` if given, else ``hint`` + a counter.
+
+    Returns ``(full_prefix, local_prefix, parent_params)``; ``parent_params`` is the
+    enclosing block's ParameterDict when created inside its ``name_scope()``, else None.
+    """
+    scope = _current_scope()
+    if scope is None:
+        if prefix is None:
+            counters = _top_level_counters()
+            count = counters.get(hint, 0)
+            counters[hint] = count + 1
+            prefix = "%s%d_" % (hint, count)
+        return prefix, prefix, None
+    if prefix is None:
+        count = scope.counters.get(hint, 0)
+        scope.counters[hint] = count + 1
+        prefix = "%s%d_" % (hint, count)
+    return scope.block.prefix + prefix, prefix, scope.block.params
+
+
+class NameScope:
+    """``with block.name_scope():`` — children created inside are named under ``block``."""
+
+    def __init__(self, block):
+        self.block = block
+        self.counters = {}
+        self._previous = []
+
+    def __enter__(self):
+        self._previous.append(_current_scope())
+        _state.scope = self
+        return self
+
+    def __exit__(self, *exc):
+        _state.scope = self._previous.pop()
+        return False

@@ -1,0 +1,212 @@
+"""Gluon's basic layers: ``Sequential``, ``HybridSequential``, ``Dense``, ``Activation``.
+
+Each keeps Gluon's constructor arguments, parameter names, weight layout
+``(units, in_units)`` and repr, and computes with ``keras.ops`` only, so it runs on
+every Keras backend.
+"""
+
+import math
+
+import keras
+
+from keras_defer.block import Block, HybridBlock, check_fixed_dim, _indent
+from keras_defer.errors import ShapeMismatchError
+
+__all__ = ["Sequential", "HybridSequential", "Dense", "Activation"]
+
+# Gluon's activation names that Keras spells differently.
+_ACTIVATION_ALIASES = {"softrelu": "softplus"}
+_GLUON_ACTIVATIONS = ("relu", "sigmoid", "tanh", "softrelu", "softsign")
+
+
+def _check_int(block_name, arg, value, minimum):
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(
+            "%s: %s must be an int >= %d, got %r" % (block_name, arg, minimum, value)
+        )
+
+
+class _SequentialMixin:
+    """Children run in order; shapes chain through children that can compute them."""
+
+    def add(self, *blocks):
+        for block in blocks:
+            self.register_child(block)
+
+    def forward(self, x, *args):
+        for block in self._children.values():
+            x = block(x, *args)
+            args = ()
+        return x
+
+    def build(self, input_shape):
+        shape = input_shape
+        for child in self._children.values():
+            shape = child._build_and_output_shape(shape)
+            if shape is None:
+                break  # the rest are built when the forward reaches them
+
+    def compute_output_shape(self, input_shape):
+        shape = input_shape
+        for child in self._children.values():
+            if type(child).compute_output_shape is keras.layers.Layer.compute_output_shape:
+                return keras.layers.Layer.compute_output_shape(self, input_shape)
+            shape = child.compute_output_shape(shape)
+        return shape
+
+    def _check_input_shape(self, input_shape):
+        for child in self._children.values():
+            child._check_input_shape(input_shape)
+            if type(child).compute_output_shape is keras.layers.Layer.compute_output_shape:
+                return
+            input_shape = child.compute_output_shape(input_shape)
+
+    def __getitem__(self, key):
+        layers = list(self._children.values())[key]
+        if isinstance(layers, list):
+            net = type(self)(prefix=self._prefix)
+            with net.name_scope():
+                net.add(*layers)
+            return net
+        return layers
+
+    def __len__(self):
+        return len(self._children)
+
+    def __repr__(self):
+        modstr = "\n".join(
+            "  ({key}): {block}".format(key=key, block=_indent(repr(block), 2))
+            for key, block in self._children.items()
+        )
+        return "{name}(\n{modstr}\n)".format(name=type(self).__name__, modstr=modstr)
+
+
+class Sequential(_SequentialMixin, Block, keras.Model):
+    """Stacks blocks; also a ``keras.Model``, so it compiles and fits."""
+
+    def __init__(self, prefix=None, params=None, **kwargs):
+        Block.__init__(self, prefix=prefix, params=params, **kwargs)
+
+
+class HybridSequential(_SequentialMixin, HybridBlock, keras.Model):
+    """Stacks hybrid blocks; ``hybridize()`` compiles the whole stack at once."""
+
+    def __init__(self, prefix=None, params=None, **kwargs):
+        Block.__init__(self, prefix=prefix, params=params, **kwargs)
+
+
+class Activation(HybridBlock):
+    """Applies an activation function by name ('relu', 'sigmoid', 'tanh', ...)."""
+
+    def __init__(self, activation, **kwargs):
+        if not isinstance(activation, str):
+            raise TypeError("Activation expects a name such as 'relu', got %r" % (activation,))
+        try:
+            self._fn = keras.activations.get(_ACTIVATION_ALIASES.get(activation, activation))
+        except (ValueError, TypeError):
+            raise ValueError(
+                "Unknown activation %r. Gluon's are %s; any Keras activation name also works."
+                % (activation, ", ".join(_GLUON_ACTIVATIONS))
+            ) from None
+        self._act_type = activation
+        super().__init__(**kwargs)
+
+    def _alias(self):
+        return self._act_type
+
+    def forward(self, x):
+        return self._fn(x)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def __repr__(self):
+        return "{name}({_act_type})".format(name=type(self).__name__, _act_type=self._act_type)
+
+
+class Dense(HybridBlock):
+    """Fully connected layer ``y = act(x · Wᵀ + b)``, W of shape ``(units, in_units)``.
+
+    ``in_units=0`` defers W's shape to the first pass. ``flatten=True`` reads an input
+    of shape (batch, d1, d2, ...) as (batch, d1*d2*...), as Gluon does.
+    """
+
+    def __init__(self, units, activation=None, use_bias=True, flatten=True,
+                 dtype="float32", weight_initializer=None, bias_initializer="zeros",
+                 in_units=0, **kwargs):
+        _check_int("Dense", "units", units, 1)
+        _check_int("Dense", "in_units", in_units, 0)
+        if activation is not None and not isinstance(activation, str):
+            raise TypeError("Dense: activation must be a name such as 'relu' or None, "
+                            "got %r" % (activation,))
+        super().__init__(**kwargs)
+        self._units = units
+        self._in_units = in_units
+        self._flatten = bool(flatten)
+        with self.name_scope():
+            self.weight = self.params.get(
+                "weight", shape=(units, in_units), init=weight_initializer, dtype=dtype,
+                allow_deferred_init=True,
+            )
+            if use_bias:
+                self.bias = self.params.get(
+                    "bias", shape=(units,), init=bias_initializer, dtype=dtype,
+                    allow_deferred_init=True,
+                )
+            else:
+                self.bias = None
+            if activation is not None:
+                self.act = Activation(activation, prefix=activation + "_")
+            else:
+                self.act = None
+
+    def _features(self, input_shape):
+        if len(input_shape) < 2:
+            raise ShapeMismatchError(
+                "%s: Dense needs inputs of rank >= 2 (batch, features...), got shape %s"
+                % (self.name, tuple(input_shape))
+            )
+        dims = input_shape[1:] if self._flatten else input_shape[-1:]
+        if any(d is None for d in dims):
+            raise ShapeMismatchError(
+                "%s: the feature dimensions of the input must be known, got shape %s"
+                % (self.name, tuple(input_shape))
+            )
+        return int(math.prod(dims))
+
+    def infer_shape(self, input_shape, *rest):
+        check_fixed_dim(
+            self, self.weight, 1, self._features(input_shape),
+            "Feed inputs with %d features per example (flatten=%s), or create the layer "
+            "with a matching in_units." % (self.weight.shape[1], self._flatten),
+        )
+
+    def _check_input_shape(self, input_shape):
+        self.infer_shape(input_shape)
+
+    def compute_output_shape(self, input_shape):
+        if self._flatten:
+            return (input_shape[0], self._units)
+        return tuple(input_shape[:-1]) + (self._units,)
+
+    def forward(self, x):
+        weight = self.weight.variable
+        features = x.shape[1:] if self._flatten else x.shape[-1:]
+        if None not in features and math.prod(features) != weight.shape[1]:
+            self.infer_shape(tuple(x.shape))  # raises a ShapeMismatchError naming all
+        if self._flatten and len(x.shape) != 2:
+            x = keras.ops.reshape(x, (-1, weight.shape[1]))
+        y = keras.ops.matmul(x, keras.ops.transpose(weight))
+        if self.bias is not None:
+            y = y + self.bias.variable
+        if self.act is not None:
+            y = self.act(y)
+        return y
+
+    def __repr__(self):
+        shape = self.weight.shape
+        return "{name}({layout}, {act})".format(
+            name=type(self).__name__,
+            act=self.act if self.act else "linear",
+            layout="{0} -> {1}".format(shape[1] if shape[1] else None, shape[0]),
+        )

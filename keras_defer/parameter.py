@@ -1,0 +1,475 @@
+"""``Parameter`` and ``ParameterDict``: Gluon's parameter lifecycle on Keras variables.
+
+A parameter moves through three states, held in two fields:
+
+* uninitialized: ``pending is None`` and ``variable is None``;
+* pending (Gluon's "deferred"): ``initialize()`` registered an initializer but the
+  shape still has unknown (0) dims, or ``set_data`` supplied a value to use later;
+* initialized: ``variable`` is a Keras variable holding the data.
+
+``_finish_pending_init()`` is the one place that moves pending to initialized. The
+Keras variable is created once, the first time the shape is known, and every later
+re-initialization assigns into that same variable, so optimizers built on it keep
+working.
+"""
+
+import warnings
+from collections import OrderedDict, namedtuple
+
+import keras
+import numpy as np
+
+from keras_defer import init as initializer
+from keras_defer import keras_compat
+from keras_defer.context import as_context_list, current_context
+from keras_defer.errors import (
+    DeferredInitializationError,
+    ShapeMismatchError,
+    deferred_message,
+    not_initialized_message,
+)
+
+__all__ = ["Parameter", "ParameterDict", "PendingInit", "shape_is_known"]
+
+PendingInit = namedtuple("PendingInit", ["init", "ctx", "default_init", "data"])
+"""What ``initialize()`` registered: the parameter's initializer, devices, the
+global initializer, and a value from ``set_data`` to use instead (or None)."""
+
+_GRAD_REQS = ("write", "add", "null")
+
+
+def shape_is_known(shape):
+    return shape is not None and all(int(d) > 0 for d in shape)
+
+
+def _as_shape(shape, name):
+    if shape is None:
+        return None
+    if isinstance(shape, (int, np.integer)):
+        shape = (shape,)
+    try:
+        dims = tuple(shape)
+    except TypeError:
+        raise TypeError(
+            "Parameter '%s': shape must be an int or a tuple of ints, got %r" % (name, shape)
+        ) from None
+    for d in dims:
+        if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 0:
+            raise ValueError(
+                "Parameter '%s': shape must hold ints >= 0 (0 = not known yet), got %r"
+                % (name, shape)
+            )
+    return tuple(int(d) for d in dims)
+
+
+def merge_shapes(old, new):
+    """``new`` if it only fills dims of ``old`` that were 0 (unknown); else None."""
+    if old is None:
+        return tuple(new)
+    if len(old) != len(new):
+        return None
+    if all(o in (0, n) or n == 0 for o, n in zip(old, new)):
+        return tuple(n if n else o for o, n in zip(old, new))
+    return None
+
+
+class Parameter:
+    """A named tensor with Gluon's lifecycle, backed by one Keras variable."""
+
+    def __init__(self, name, grad_req="write", shape=None, dtype=np.float32,
+                 lr_mult=1.0, wd_mult=1.0, init=None, allow_deferred_init=False,
+                 differentiable=True, stype="default", grad_stype="default"):
+        if not isinstance(name, str) or not name:
+            raise TypeError("Parameter name must be a non-empty str, got %r" % (name,))
+        self._name = name
+        self._shape = _as_shape(shape, name)
+        self._dtype = dtype
+        np.dtype(dtype)  # raises TypeError for nonsense dtypes, at construction
+        if init is not None:
+            initializer.create(init)  # validate now, not at the first pass
+        self.init = init
+        self.lr_mult = lr_mult
+        self.wd_mult = wd_mult
+        self._allow_deferred_init = allow_deferred_init
+        self._differentiable = differentiable
+        if grad_req not in _GRAD_REQS:
+            raise ValueError("grad_req must be one of %s, got %r" % (_GRAD_REQS, grad_req))
+        self._grad_req = grad_req if differentiable else "null"
+        self._stype, self._grad_stype = stype, grad_stype
+        self.pending = None
+        self.variable = None
+        self._grad = None
+        self._ctx_list = None
+        self._owners = []  # blocks that hold this parameter (several when shared)
+
+    # -- plain attributes ----------------------------------------------------------
+    @property
+    def name(self):
+        return self._name
+
+    @property
+    def dtype(self):
+        return self._dtype
+
+    @property
+    def shape(self):
+        return self._shape
+
+    @shape.setter
+    def shape(self, new_shape):
+        new_shape = _as_shape(new_shape, self._name)
+        merged = merge_shapes(self._shape, new_shape)
+        if merged is None:
+            raise ShapeMismatchError(
+                "Parameter '%s': expected shape %s is incompatible with given shape %s."
+                % (self._name, new_shape, self._shape)
+            )
+        self._shape = merged
+
+    @property
+    def grad_req(self):
+        return self._grad_req
+
+    @grad_req.setter
+    def grad_req(self, req):
+        if req not in _GRAD_REQS:
+            raise ValueError("grad_req must be one of %s, got %r" % (_GRAD_REQS, req))
+        if not self._differentiable:
+            req = "null"
+        self._grad_req = req
+        if self.variable is not None:
+            self.variable.trainable = req != "null"
+            self._grad = None if req == "null" else keras.ops.zeros(self._shape, self._keras_dtype)
+
+    @property
+    def allow_deferred_init(self):
+        return self._allow_deferred_init
+
+    @property
+    def _keras_dtype(self):
+        return np.dtype(self._dtype).name
+
+    @property
+    def is_initialized(self):
+        return self.variable is not None
+
+    # -- lifecycle -----------------------------------------------------------------
+    def initialize(self, init=None, ctx=None, default_init=initializer.Uniform(),
+                   force_reinit=False):
+        """Initialize now if the shape is known, else register for the first pass."""
+        plan = self._plan_initialize(init, ctx, default_init, force_reinit)
+        self._apply_plan(plan, stacklevel=3)
+
+    def _plan_initialize(self, init, ctx, default_init, force_reinit):
+        """Decide (and compute, without changing anything) what ``initialize`` does.
+
+        Returns ``("warn", None)``, ``("register", PendingInit)`` or
+        ``("set", (PendingInit, value))``.
+        """
+        if self.variable is not None and not force_reinit:
+            return ("warn", None)
+        ctx = as_context_list(ctx)
+        if init is None:
+            init = default_init if self.init is None else self.init
+        pending = PendingInit(init, ctx, default_init, None)
+        if not shape_is_known(self._shape):
+            if self._allow_deferred_init:
+                return ("register", pending)
+            raise ValueError(
+                "Cannot initialize Parameter '%s' because it has invalid shape: %s. "
+                "Give every dimension (for a layer: in_units, in_channels, ...)."
+                % (self._name, self._shape)
+            )
+        return ("set", (pending, self._initial_value(pending)))
+
+    def _apply_plan(self, plan, stacklevel=2):
+        action, payload = plan
+        if action == "warn":
+            warnings.warn(
+                "Parameter '%s' is already initialized, ignoring. "
+                "Set force_reinit=True to re-initialize." % self._name,
+                stacklevel=stacklevel,
+            )
+        elif action == "register":
+            self.pending = payload
+        else:
+            pending, value = payload
+            self._store(value, pending.ctx)
+            self.pending = None
+
+    def _initial_value(self, pending):
+        if pending.data is not None:
+            return pending.data
+        return initializer.initial_value(
+            self._name, pending.init, pending.default_init, self._shape, self._keras_dtype
+        )
+
+    def _finish_pending_init(self):
+        """Run the registered initializer (or use the ``set_data`` value) now that
+        the shape is known. The one transition from pending to initialized."""
+        pending = self.pending
+        if pending is None:
+            return
+        if not shape_is_known(self._shape):
+            raise DeferredInitializationError(
+                "Cannot initialize Parameter '%s' because it has invalid shape: %s. "
+                "Please specify in_units, in_channels, etc for `Block`s."
+                % (self._name, self._shape)
+            )
+        self._store(self._initial_value(pending), pending.ctx)
+        self.pending = None
+
+    def _store(self, value, ctx):
+        """Write ``value``: into the existing variable, or into a new one."""
+        ctx = list(ctx) if ctx else [current_context()]
+        if self.variable is not None and tuple(self.variable.shape) == self._shape:
+            self.variable.assign(keras.ops.cast(value, self.variable.dtype))
+        else:
+            if self.variable is not None:
+                keras_compat.untrack_variable(self._owners, self.variable)
+            self.variable = keras_compat.create_variable(
+                self._owners, self._name, value, self._shape, self._keras_dtype,
+                trainable=self._grad_req != "null", device=ctx[0].keras_device,
+            )
+        self._ctx_list = ctx
+        self._grad = (
+            None if self._grad_req == "null" else keras.ops.zeros(self._shape, self._keras_dtype)
+        )
+
+    # -- data access ---------------------------------------------------------------
+    def _check_initialized(self):
+        if self.variable is not None:
+            return
+        if self.pending is not None:
+            raise DeferredInitializationError(deferred_message(self._name))
+        raise RuntimeError(not_initialized_message(self._name))
+
+    def data(self, ctx=None):
+        """The Keras variable holding this parameter (Gluon: its NDArray)."""
+        self._check_initialized()
+        return self.variable
+
+    def list_data(self):
+        self._check_initialized()
+        return [self.variable]
+
+    def grad(self, ctx=None):
+        """The gradient buffer (zeros until a trainer writes it)."""
+        if self.variable is not None and self._grad is None:
+            raise RuntimeError(
+                "Cannot get gradient array for Parameter '%s' because grad_req='null'"
+                % self._name
+            )
+        self._check_initialized()
+        return self._grad
+
+    def list_grad(self):
+        return [self.grad()]
+
+    def zero_grad(self):
+        if self._grad is not None:
+            self._grad = keras.ops.zeros(self._shape, self._keras_dtype)
+
+    def list_ctx(self):
+        if self.variable is None:
+            if self.pending is not None:
+                return self.pending.ctx
+            raise RuntimeError("Parameter '%s' has not been initialized" % self._name)
+        return self._ctx_list
+
+    def set_data(self, data):
+        """Set the value. Before the first pass this also fixes the shape, and the
+        registered initializer will not run for this parameter."""
+        value = data.value if isinstance(data, keras.Variable) else data
+        shape = _as_shape(tuple(value.shape), self._name)
+        if self.variable is None and self.pending is None:
+            raise RuntimeError(not_initialized_message(self._name))
+        merged = merge_shapes(self._shape, shape)
+        if merged is None or merged != shape:
+            raise ShapeMismatchError(
+                "Parameter '%s': set_data got shape %s, but the parameter has shape %s."
+                % (self._name, shape, self._shape)
+            )
+        value = keras.ops.convert_to_tensor(value, dtype=self._keras_dtype)
+        self._shape = shape
+        if self.variable is None:
+            self.pending = self.pending._replace(data=value)
+        else:
+            self.variable.assign(value)
+
+    def cast(self, dtype):
+        """Change the dtype (and the variable's, if it exists)."""
+        np.dtype(dtype)
+        self._dtype = dtype
+        if self.variable is not None:
+            value = keras.ops.cast(self.variable.value, np.dtype(dtype).name)
+            keras_compat.untrack_variable(self._owners, self.variable)
+            self.variable = None
+            self._store(value, self._ctx_list)
+
+    def reset_ctx(self, ctx):
+        ctx = as_context_list(ctx)
+        if self.variable is not None:
+            value = self.variable.value
+            self._store(value, ctx)
+        elif self.pending is not None:
+            self.pending = self.pending._replace(ctx=ctx)
+        else:
+            raise ValueError("Cannot reset context for Parameter '%s' because it has "
+                             "not been initialized." % self._name)
+
+    def _state(self):
+        """Everything a failed first pass must be able to put back."""
+        return (self._shape, self.pending, self.variable, self._grad, self._ctx_list)
+
+    def _restore(self, state):
+        shape, pending, variable, grad, ctx_list = state
+        if self.variable is not None and self.variable is not variable:
+            keras_compat.untrack_variable(self._owners, self.variable)
+        self._shape, self.pending, self.variable, self._grad, self._ctx_list = state
+
+    def __repr__(self):
+        return "Parameter {name} (shape={shape}, dtype={dtype})".format(
+            name=self._name, shape=self._shape, dtype=self._dtype
+        )
+
+
+def _indent(text, spaces):
+    lines = text.split("\n")
+    return "\n".join([lines[0]] + [" " * spaces + line for line in lines[1:]])
+
+
+class ParameterDict:
+    """An ordered ``name -> Parameter`` map with a prefix, as Gluon's."""
+
+    def __init__(self, prefix="", shared=None):
+        self._prefix = prefix
+        self._params = OrderedDict()
+        self._shared = shared
+
+    @property
+    def prefix(self):
+        return self._prefix
+
+    def __getitem__(self, key):
+        return self._params[key]
+
+    def __iter__(self):
+        return iter(self._params)
+
+    def __len__(self):
+        return len(self._params)
+
+    def __contains__(self, key):
+        return key in self._params
+
+    def keys(self):
+        return self._params.keys()
+
+    def values(self):
+        return self._params.values()
+
+    def items(self):
+        return self._params.items()
+
+    def _get_impl(self, name):
+        if name in self._params:
+            return self._params[name]
+        if self._shared is not None and name in self._shared._params:
+            self._params[name] = self._shared._params[name]
+            return self._params[name]
+        return None
+
+    def get(self, name, **kwargs):
+        """The parameter ``prefix + name``: existing (shared) or newly created."""
+        full = self._prefix + name
+        param = self._get_impl(full)
+        if param is None:
+            param = Parameter(full, **kwargs)
+            self._params[full] = param
+            return param
+        for key, value in kwargs.items():
+            existing = getattr(param, key, None)
+            if existing is None:
+                if key == "shape":
+                    param._shape = _as_shape(value, full)
+                else:
+                    setattr(param, key, value)
+                continue
+            if key == "shape":
+                merged = merge_shapes(existing, _as_shape(value, full))
+                if merged is not None:
+                    param._shape = merged
+                    continue
+            elif key == "dtype" and np.dtype(value) == np.dtype(existing):
+                continue
+            if value is not None and value != existing:
+                raise ValueError(
+                    "Cannot retrieve Parameter '%s' because desired attribute does not "
+                    "match with stored for attribute '%s': desired '%s' vs stored '%s'."
+                    % (full, key, value, existing)
+                )
+        return param
+
+    def update(self, other):
+        """Add ``other``'s parameters; the same name must mean the same Parameter."""
+        for key, value in other.items():
+            if key in self._params and self._params[key] is not value:
+                raise ValueError(
+                    "Cannot update self with other because they have different "
+                    "Parameters with the same name '%s'" % key
+                )
+        for key, value in other.items():
+            self._params[key] = value
+
+    def initialize(self, init=initializer.Uniform(), ctx=None, verbose=False,
+                   force_reinit=False):
+        """Initialize every parameter whose shape is known; register ``init`` for the
+        rest. All-or-nothing: if any initializer raises, no parameter changes."""
+        default_init = initializer.create(init)
+        if verbose:
+            default_init.set_verbosity(verbose=verbose)
+        plans = [
+            p._plan_initialize(None, ctx, default_init, force_reinit) for p in self.values()
+        ]
+        for param, plan in zip(self.values(), plans):
+            param._apply_plan(plan, stacklevel=4)
+
+    def zero_grad(self):
+        for param in self.values():
+            param.zero_grad()
+
+    def reset_ctx(self, ctx):
+        for param in self.values():
+            param.reset_ctx(ctx)
+
+    def list_ctx(self):
+        seen = []
+        for param in self.values():
+            for c in param.list_ctx():
+                if c not in seen:
+                    seen.append(c)
+        return seen
+
+    def setattr(self, name, value):
+        """Set attribute ``name`` (e.g. 'grad_req', 'lr_mult') on every parameter."""
+        for param in self.values():
+            setattr(param, name, value)
+
+    def save(self, filename, strip_prefix=""):
+        from keras_defer import serialization
+
+        serialization.save_param_dict(self, filename, strip_prefix)
+
+    def load(self, filename, ctx=None, allow_missing=False, ignore_extra=False,
+             restore_prefix="", cast_dtype=False, dtype_source="current"):
+        from keras_defer import serialization
+
+        serialization.load_param_dict(
+            self, filename, allow_missing, ignore_extra, restore_prefix, cast_dtype
+        )
+
+    def __repr__(self):
+        name = self._prefix + " " if self._prefix else ""
+        content = "\n".join(_indent("  {0}".format(v), 2) for v in self.values())
+        return "{name}(\n{content}\n)".format(name=name, content=content)
