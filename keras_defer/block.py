@@ -23,6 +23,7 @@ import keras
 from keras_defer import first_pass, naming
 from keras_defer import init as initializer
 from keras_defer import keras_compat
+from keras_defer.hybrid import in_compiled_call
 from keras_defer.errors import ShapeMismatchError
 from keras_defer.parameter import Parameter, ParameterDict, shape_is_known
 
@@ -179,7 +180,7 @@ class Block(keras.layers.Layer):
                     self._prepare_first_pass(args)
                 return self._keras_call(*args, **kwargs)
         compiled = self._compiled_call
-        if compiled is not None and not first_pass.in_first_pass():
+        if compiled is not None and not in_compiled_call():
             return compiled(*args, **kwargs)
         return self._keras_call(*args, **kwargs)
 
@@ -231,6 +232,37 @@ class Block(keras.layers.Layer):
 
     def _check_input_shape(self, input_shape):
         """Raise ``ShapeMismatchError`` if ``input_shape`` contradicts fixed params."""
+
+    # -- copying -------------------------------------------------------------------
+    def __deepcopy__(self, memo):
+        """An independent net with the same names, shapes, values and pending inits.
+
+        Keras models copy themselves through ``.keras`` serialization, which would
+        lose Gluon's state; so copy attribute by attribute, giving every parameter a
+        fresh variable and every block fresh Keras ``build`` wrappers.
+        """
+        import copy
+
+        for param in self.collect_params().values():
+            if param.variable is not None and id(param.variable) not in memo:
+                memo[id(param.variable)] = keras_compat.clone_variable(param.variable)
+        cls = type(self)
+        new = cls.__new__(cls)  # Keras wraps build/quantize for the new object here
+        memo[id(self)] = new
+        fresh = {k: new.__dict__[k] for k in ("build", "quantize") if k in new.__dict__}
+        for key, value in self.__dict__.items():
+            if key in fresh:
+                continue
+            if key == "_compiled_call":
+                value = None
+            elif key == "_scope":
+                value = naming.NameScope(new)
+            else:
+                value = copy.deepcopy(value, memo)
+            object.__setattr__(new, key, value)
+        if new._compiled_call is None and self._compiled_call is not None:
+            new.hybridize()
+        return new
 
     # -- display -------------------------------------------------------------------
     def __repr__(self):

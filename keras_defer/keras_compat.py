@@ -67,3 +67,19 @@ def track_sublayer(layer, child):
     finally:
         if was_locked:
             tracker.lock()
+
+
+def clone_variable(variable):
+    """A new, untracked variable with ``variable``'s value, name and path."""
+    parent = variable.path.rsplit("/", 1)[0] if "/" in variable.path else None
+    scope = keras.name_scope(parent, override_parent="") if parent else None
+    if scope is not None:
+        scope.__enter__()
+    try:
+        return keras.Variable(
+            initializer=keras.ops.convert_to_tensor(variable.value), shape=variable.shape,
+            dtype=variable.dtype, trainable=variable.trainable, name=variable.name,
+        )
+    finally:
+        if scope is not None:
+            scope.__exit__(None, None, None)
