@@ -233,6 +233,14 @@ class Block(keras.layers.Layer):
     def _check_input_shape(self, input_shape):
         """Raise ``ShapeMismatchError`` if ``input_shape`` contradicts fixed params."""
 
+    def compute_output_spec(self, *args, **kwargs):
+        # Keras derives shapes from named call() arguments; ours is call(*args), so
+        # hand it the first input's shape when this block can compute its output.
+        if type(self).compute_output_shape is not keras.layers.Layer.compute_output_shape:
+            shape = self.compute_output_shape(tuple(args[0].shape))
+            return keras.KerasTensor(shape, dtype=self.compute_dtype)
+        return super().compute_output_spec(*args, **kwargs)
+
     # -- copying -------------------------------------------------------------------
     def __deepcopy__(self, memo):
         """An independent net with the same names, shapes, values and pending inits.

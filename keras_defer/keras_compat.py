@@ -11,6 +11,20 @@ import keras
 
 
 
+def snapshot(value, dtype=None):
+    """A tensor holding ``value`` that aliases no variable.
+
+    ``convert_to_tensor`` hands a variable back unchanged on TensorFlow, and a Keras
+    variable built from it would share its storage; copy in that case.
+    """
+    if isinstance(value, keras.Variable):
+        value = value.value
+    tensor = keras.ops.convert_to_tensor(value, dtype=dtype)
+    if hasattr(tensor, "assign"):
+        tensor = keras.ops.copy(tensor)
+    return tensor
+
+
 def create_variable(owners, param_name, value, shape, dtype, trainable, device=None):
     """A Keras variable for parameter ``param_name``, tracked by each layer in
     ``owners``. Its path is ``<first owner>/<name within it>``, the same whether it is
@@ -27,7 +41,7 @@ def create_variable(owners, param_name, value, shape, dtype, trainable, device=N
         if scope is not None:
             scope.__enter__()
         variable = keras.Variable(
-            initializer=keras.ops.convert_to_tensor(value, dtype=dtype),
+            initializer=snapshot(value, dtype),
             shape=tuple(shape), dtype=dtype, trainable=trainable, name=local,
         )
     finally:
@@ -77,7 +91,7 @@ def clone_variable(variable):
         scope.__enter__()
     try:
         return keras.Variable(
-            initializer=keras.ops.convert_to_tensor(variable.value), shape=variable.shape,
+            initializer=snapshot(variable), shape=variable.shape,
             dtype=variable.dtype, trainable=variable.trainable, name=variable.name,
         )
     finally:

@@ -280,8 +280,7 @@ class Parameter:
     def set_data(self, data):
         """Set the value. Before the first pass this also fixes the shape, and the
         registered initializer will not run for this parameter."""
-        value = data.value if isinstance(data, keras.Variable) else data
-        shape = _as_shape(tuple(value.shape), self._name)
+        shape = _as_shape(tuple(data.shape), self._name)
         if self.variable is None and self.pending is None:
             raise RuntimeError(not_initialized_message(self._name))
         merged = merge_shapes(self._shape, shape)
@@ -290,7 +289,7 @@ class Parameter:
                 "Parameter '%s': set_data got shape %s, but the parameter has shape %s."
                 % (self._name, shape, self._shape)
             )
-        value = keras.ops.convert_to_tensor(value, dtype=self._keras_dtype)
+        value = keras_compat.snapshot(data, self._keras_dtype)
         self._shape = shape
         if self.variable is None:
             self.pending = self.pending._replace(data=value)

@@ -1,0 +1,102 @@
+"""Initializers: Gluon's dispatch, the in-place data contract, built-ins, Keras bridge."""
+
+import keras
+import numpy as np
+import pytest
+
+from keras_defer import init, nd
+from keras_defer.gluon import nn
+from keras_defer.parameter import Parameter
+
+
+def value_of(initializer, shape=(64, 32), name="w"):
+    p = Parameter(name, shape=shape)
+    p.initialize(init=initializer)
+    return np.asarray(p.data())
+
+
+def test_user_init_weight_sees_name_and_full_shape_and_writes_in_place():
+    seen = []
+
+    class MyInit(init.Initializer):
+        def _init_weight(self, name, data):
+            seen.append((str(name), data.shape))
+            data[:] = nd.random.uniform(low=-10, high=10, shape=data.shape)
+            data *= data.abs() >= 5
+
+    v = value_of(MyInit(), shape=(20, 30), name="dense9_weight")
+    assert seen == [("dense9_weight", (20, 30))]
+    assert np.all((v == 0) | (np.abs(v) >= 5))
+    assert np.abs(v).max() <= 10 and (v != 0).any()
+
+
+def test_global_initializer_runs_for_every_parameter_without_its_own():
+    names = []
+
+    class Recorder(init.Initializer):
+        def _init_weight(self, name, data):
+            names.append(str(name))
+
+    net = nn.Sequential()
+    net.add(nn.Dense(2, in_units=3, bias_initializer=None), nn.Dense(2, in_units=2))
+    net.initialize(Recorder())
+    assert names == [net[0].weight.name, net[0].bias.name, net[1].weight.name]
+
+
+def test_builtin_statistics():
+    u = value_of(init.Uniform(0.5), shape=(200, 100))
+    assert -0.5 <= u.min() < -0.45 and 0.45 < u.max() <= 0.5
+    n = value_of(init.Normal(2.0), shape=(200, 100))
+    assert abs(n.std() - 2.0) < 0.1
+    x = value_of(init.Xavier(), shape=(100, 300))
+    bound = np.sqrt(3.0 / ((100 + 300) / 2))
+    assert np.abs(x).max() <= bound and np.abs(x).max() > 0.9 * bound
+    m = value_of(init.MSRAPrelu(), shape=(100, 300))
+    assert abs(m.std() - np.sqrt(2.0 / (1 + 0.25**2) / 200)) < 0.01
+    o = value_of(init.Orthogonal(scale=1.0), shape=(8, 8))
+    np.testing.assert_allclose(o @ o.T, np.eye(8), atol=1e-5)
+    np.testing.assert_array_equal(value_of(init.Constant(1.5), (2, 2)), np.full((2, 2), 1.5))
+    np.testing.assert_array_equal(value_of("zeros", (3,)), np.zeros(3))
+    np.testing.assert_array_equal(value_of("ones", (3,)), np.ones(3))
+
+
+def test_xavier_refuses_vectors():
+    with pytest.raises(ValueError, match="at least 2D"):
+        value_of(init.Xavier(), shape=(5,))
+
+
+def test_mixed_picks_by_pattern():
+    mixed = init.Mixed([".*bias", ".*"], [init.One(), init.Zero()])
+    assert value_of(mixed, (2,), name="d_bias").tolist() == [1, 1]
+    assert value_of(mixed, (2,), name="d_weight").tolist() == [0, 0]
+
+
+def test_keras_initializers_are_accepted_and_redraw_each_time():
+    p = Parameter("w", shape=(30, 30))
+    p.initialize(init=keras.initializers.RandomUniform(-1, 1))
+    first = np.asarray(p.data()).copy()
+    p.initialize(init=keras.initializers.RandomUniform(-1, 1), force_reinit=True)
+    assert not np.allclose(first, np.asarray(p.data()))
+    assert value_of("glorot_uniform", (4, 4)).shape == (4, 4)
+
+
+def test_gluon_initializers_work_as_keras_initializers():
+    layer = keras.layers.Dense(3, kernel_initializer=init.Constant(0.25))
+    layer.build((None, 2))
+    np.testing.assert_array_equal(np.asarray(layer.kernel), np.full((2, 3), 0.25))
+    assert keras.initializers.get(init.One()) is not None
+
+
+def test_unknown_initializer_names_fail_at_construction():
+    with pytest.raises(ValueError, match="Unknown initializer 'nope'"):
+        nn.Dense(3, weight_initializer="nope")
+    with pytest.raises(TypeError, match="Expected an initializer"):
+        init.create(42)
+
+
+def test_random_seed_makes_initialization_reproducible():
+    nd.random.seed(7)
+    a = value_of(init.Uniform(), (5,))
+    nd.random.seed(7)
+    b = value_of(init.Uniform(), (5,))
+    np.testing.assert_array_equal(a, b)
