@@ -19,10 +19,11 @@ import re
 from collections import OrderedDict
 
 import keras
+import numpy as np
 
 from keras_defer import first_pass, naming
 from keras_defer import init as initializer
-from keras_defer import keras_compat
+from keras_defer import keras_compat, keras_saving
 from keras_defer.hybrid import in_compiled_call
 from keras_defer.errors import ShapeMismatchError
 from keras_defer.parameter import Parameter, ParameterDict, shape_is_known
@@ -211,7 +212,7 @@ class Block(keras.layers.Layer):
 
     def build(self, input_shape):
         """Keras's build: fix the unknown dims of this block's parameters."""
-        shapes = self.__dict__.get("_input_shapes") or [input_shape]
+        shapes = self.__dict__.pop("_input_shapes", None) or [input_shape]
         self.infer_shape(*shapes)
 
     def infer_shape(self, *input_shapes):
@@ -240,6 +241,34 @@ class Block(keras.layers.Layer):
             shape = self.compute_output_shape(tuple(args[0].shape))
             return keras.KerasTensor(shape, dtype=self.compute_dtype)
         return super().compute_output_spec(*args, **kwargs)
+
+    # -- Keras citizenship ------------------------------------------------------------
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        keras_saving.register(cls)
+
+    def get_config(self):
+        return keras_saving.block_config(self, super().get_config())
+
+    def save_own_variables(self, store):
+        keras_saving.save_own_variables(self, store)
+
+    def load_own_variables(self, store):
+        keras_saving.load_own_variables(self, store)
+
+    def count_params(self):
+        """Scalars in all parameters; deferred dims count as 0 until the first pass
+        (``deferred_param_names()`` says which are still incomplete)."""
+        seen, total = set(), 0
+        for param in self.collect_params().values():
+            if id(param) not in seen:
+                seen.add(id(param))
+                total += int(np.prod(param.shape)) if param.shape else 0
+        return total
+
+    def deferred_param_names(self):
+        """Names of parameters whose shape is not known yet."""
+        return [n for n, p in self.collect_params().items() if not shape_is_known(p.shape)]
 
     # -- copying -------------------------------------------------------------------
     def __deepcopy__(self, memo):

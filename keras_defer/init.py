@@ -26,9 +26,10 @@ _registry = {}
 
 
 def register(klass):
-    """Make ``klass`` reachable by its lower-cased name in ``create('name')``."""
+    """Make ``klass`` reachable by its lower-cased name in ``create('name')``, and
+    serializable by Keras (``keras_defer>Uniform``)."""
     _registry[klass.__name__.lower()] = klass
-    return klass
+    return keras.saving.register_keras_serializable("keras_defer", klass.__name__)(klass)
 
 
 class InitDesc(str):

@@ -8,7 +8,9 @@ every Keras backend.
 import math
 
 import keras
+import numpy as np
 
+from keras_defer import keras_saving
 from keras_defer.block import Block, HybridBlock, check_fixed_dim, _indent
 from keras_defer.errors import ShapeMismatchError
 
@@ -60,6 +62,13 @@ class _SequentialMixin:
             if type(child).compute_output_shape is keras.layers.Layer.compute_output_shape:
                 return
             input_shape = child.compute_output_shape(input_shape)
+
+    def get_config(self):
+        return keras_saving.container_config(self, Block.get_config(self))
+
+    @classmethod
+    def from_config(cls, config):
+        return keras_saving.container_from_config(cls, config)
 
     def __getitem__(self, key):
         layers = list(self._children.values())[key]
@@ -114,6 +123,11 @@ class Activation(HybridBlock):
     def _alias(self):
         return self._act_type
 
+    def get_config(self):
+        config = Block.get_config(self)
+        config["activation"] = self._act_type
+        return config
+
     def forward(self, x):
         return self._fn(x)
 
@@ -159,6 +173,25 @@ class Dense(HybridBlock):
                 self.act = Activation(activation, prefix=activation + "_")
             else:
                 self.act = None
+
+    def get_config(self):
+        config = Block.get_config(self)
+        config.update(
+            units=self._units, activation=self.act._act_type if self.act else None,
+            use_bias=self.bias is not None, flatten=self._flatten,
+            dtype=np.dtype(self.weight.dtype).name, in_units=self._in_units,
+            weight_initializer=keras_saving.initializer_to_config(self.weight.init),
+            bias_initializer=keras_saving.initializer_to_config(
+                self.bias.init if self.bias is not None else "zeros"),
+        )
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("weight_initializer", "bias_initializer"):
+            config[key] = keras_saving.initializer_from_config(config.get(key))
+        return cls(**config)
 
     def _features(self, input_shape):
         if len(input_shape) < 2:

@@ -1,0 +1,118 @@
+"""Blocks as Keras citizens: ``get_config``/``from_config`` and ``.keras`` files.
+
+Keras saves a layer's variables by position, and rebuilds a model from configs
+before loading. Neither works for a block whose parameters may still be deferred
+(no variable yet) or whose names must survive the round trip. So:
+
+* every Block subclass is registered with Keras (``<module>>ClassName``);
+* a block's config carries its Gluon ``prefix`` (names stay ``dense0_weight``), and a
+  container's config carries its children;
+* a block saves each parameter under its Gluon attribute name (``weight``), the
+  pending ones as a note with their initializer instead of a value; loading fixes
+  shapes and values, or re-registers the pending initializer.
+"""
+
+import json
+
+import keras
+import numpy as np
+
+_PENDING_KEY = "__pending_inits__"
+
+
+def register(cls):
+    """Register ``cls`` with Keras under ``<top-level module>>ClassName``."""
+    package = cls.__module__.split(".")[0]
+    return keras.saving.register_keras_serializable(package=package, name=cls.__name__)(cls)
+
+
+def block_config(block, base_config):
+    config = dict(base_config)
+    auto = getattr(block, "_auto_config", None)  # Keras's capture of plain ctor args
+    if auto is not None:
+        config.update(auto.config)
+    config["prefix"] = block.prefix
+    config.pop("params", None)  # a ParameterDict is runtime state, not config
+    config.pop("name", None)  # the prefix determines the name
+    return config
+
+
+def container_config(block, base_config):
+    config = block_config(block, base_config)
+    config["layers"] = [keras.saving.serialize_keras_object(c) for c in block._children.values()]
+    return config
+
+
+def container_from_config(cls, config):
+    config = dict(config)
+    layers = [keras.saving.deserialize_keras_object(c) for c in config.pop("layers", [])]
+    net = cls(**config)
+    net.add(*layers)
+    return net
+
+
+def initializer_to_config(initializer):
+    """A config value for an initializer argument (names and None stay as they are)."""
+    if initializer is None or isinstance(initializer, str):
+        return initializer
+    return keras.saving.serialize_keras_object(initializer)
+
+
+def initializer_from_config(value):
+    if isinstance(value, dict):
+        return keras.saving.deserialize_keras_object(value)
+    return value
+
+
+def _serialize_initializer(initializer):
+    from keras_defer import init as gluon_init
+
+    try:
+        initializer = gluon_init.create(initializer)
+        return json.dumps(keras.saving.serialize_keras_object(initializer))
+    except Exception:  # an unregistered user initializer: fall back to the default
+        return ""
+
+
+def save_own_variables(block, store):
+    pending = {}
+    for attr, param in block._reg_params.items():
+        if param is None:
+            continue
+        if param.variable is not None:
+            store[attr] = np.asarray(param.variable)
+        elif param.pending is not None:
+            pending[attr] = {
+                "init": _serialize_initializer(param.pending.init),
+                "default_init": _serialize_initializer(param.pending.default_init),
+                "shape": list(param.shape),
+            }
+    if pending:
+        store[_PENDING_KEY] = np.frombuffer(json.dumps(pending).encode(), dtype=np.uint8)
+
+
+def _deserialize_initializer(text):
+    from keras_defer import init as gluon_init
+
+    if not text:
+        return gluon_init.Uniform()
+    return keras.saving.deserialize_keras_object(json.loads(text))
+
+
+def load_own_variables(block, store):
+    keys = set(store.keys())
+    for attr, param in block._reg_params.items():
+        if param is None or attr not in keys:
+            continue
+        value = np.asarray(store[attr])
+        param.shape = value.shape
+        param._store(value, param._ctx_list or (param.pending.ctx if param.pending else None))
+        param.pending = None
+    if _PENDING_KEY in keys:
+        notes = json.loads(bytes(np.asarray(store[_PENDING_KEY], dtype=np.uint8)).decode())
+        for attr, note in notes.items():
+            param = block._reg_params[attr]
+            param.initialize(
+                init=_deserialize_initializer(note["init"]),
+                default_init=_deserialize_initializer(note["default_init"]),
+            )

@@ -1,0 +1,136 @@
+"""keras_defer blocks as Keras citizens: configs, .keras files, Keras models, summary."""
+
+import copy
+
+import keras
+import numpy as np
+import pytest
+
+from keras_defer import init, nd
+from keras_defer.gluon import nn
+
+
+class Recorder(init.Initializer):
+    def __init__(self):
+        super().__init__()
+        self.calls = []
+
+    def _init_weight(self, name, data):
+        self.calls.append(str(name))
+        data[:] = 0.25
+
+
+def built_net():
+    net = nn.Sequential()
+    net.add(nn.Dense(4, activation="relu"), nn.Dense(2))
+    net.initialize(init.Xavier())
+    net(nd.ones((3, 5)))
+    return net
+
+
+def test_config_round_trip_keeps_gluon_names(fresh_names):
+    net = nn.Sequential()
+    net.add(nn.Dense(4, activation="tanh", weight_initializer=init.Normal(0.5)), nn.Dense(2))
+    clone = nn.Sequential.from_config(net.get_config())
+    assert repr(clone) == repr(net)
+    assert list(clone.collect_params().keys()) == list(net.collect_params().keys())
+    assert isinstance(clone[0].weight.init, init.Normal) and clone[0].weight.init.sigma == 0.5
+
+
+def test_dot_keras_round_trip_keeps_names_shapes_and_values(tmp_path):
+    net = built_net()
+    x = np.random.RandomState(0).rand(6, 5).astype("float32")
+    expected = np.asarray(net(x))
+    path = str(tmp_path / "net.keras")
+    net.save(path)
+    loaded = keras.models.load_model(path)
+    assert type(loaded) is nn.Sequential
+    assert str(loaded.collect_params()) == str(net.collect_params())
+    np.testing.assert_allclose(np.asarray(loaded(x)), expected, rtol=1e-6)
+
+
+def test_dot_keras_round_trip_of_a_partly_deferred_net(tmp_path):
+    net = nn.Sequential()
+    net.add(nn.Dense(3, in_units=2), nn.Dense(2))
+    net.initialize(init.One())
+    path = str(tmp_path / "deferred.keras")
+    net.save(path)
+    loaded = keras.models.load_model(path)
+    params = list(loaded.collect_params().values())
+    assert [p.shape for p in params] == [(3, 2), (3,), (2, 0), (2,)]
+    np.testing.assert_array_equal(np.asarray(params[0].data()), np.ones((3, 2)))
+    out = loaded(nd.ones((1, 2)))  # the pending initializer (One) was kept
+    np.testing.assert_array_equal(np.asarray(params[2].data()), np.ones((2, 3)))
+    assert out.shape == (1, 2)
+
+
+def test_blocks_inside_keras_sequential_fit_save_and_load(tmp_path):
+    model = keras.Sequential([keras.Input((5,)), nn.Dense(8, activation="relu"), nn.Dense(1)])
+    x = np.random.RandomState(2).rand(64, 5).astype("float32")
+    y = x.sum(axis=1, keepdims=True)
+    model.compile(keras.optimizers.Adam(0.02), "mse")
+    hist = model.fit(x, y, epochs=10, verbose=0)
+    assert hist.history["loss"][-1] < hist.history["loss"][0]
+    path = str(tmp_path / "keras_seq.keras")
+    model.save(path)
+    again = keras.models.load_model(path)
+    np.testing.assert_allclose(again.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-5)
+
+
+def test_callbacks_run_during_fit():
+    net = built_net()
+    seen = []
+    net.compile("sgd", "mse")
+    net.fit(np.ones((8, 5)), np.ones((8, 2)), epochs=2, verbose=0,
+            callbacks=[keras.callbacks.LambdaCallback(on_epoch_end=lambda e, logs: seen.append(e))])
+    assert seen == [0, 1]
+
+
+def test_summary_and_count_params_answer_before_the_first_pass(capsys):
+    net = nn.Sequential()
+    net.add(nn.Dense(4, in_units=3), nn.Dense(2))
+    assert net.count_params() == 4 * 3 + 4 + 2  # the deferred weight counts 0 for now
+    assert net.deferred_param_names() == [net[1].weight.name]
+    net.summary()
+    net.initialize()
+    net(nd.ones((1, 3)))
+    assert net.count_params() == 4 * 3 + 4 + 2 * 4 + 2
+    assert net.deferred_param_names() == []
+
+
+def test_summary_uses_gluon_names(capsys):
+    net = built_net()
+    net.summary()
+    out = capsys.readouterr().out
+    assert net[0].name in out and net[1].name in out
+
+
+def test_clone_model_and_deepcopy_of_a_deferred_net():
+    net = nn.Sequential()
+    net.add(nn.Dense(3), nn.Dense(1))
+    net.initialize(init.One())
+    clone = keras.models.clone_model(net)
+    assert type(clone) is nn.Sequential and clone[0].weight.shape == (3, 0)
+    twin = copy.deepcopy(net)
+    twin(nd.ones((2, 7)))
+    assert twin[0].weight.shape == (3, 7) and net[0].weight.shape == (3, 0)
+
+
+def test_mixed_precision_policy_computes_in_float16():
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        net = nn.Sequential()
+        net.add(nn.Dense(3))
+        net.initialize()
+        out = net(np.ones((2, 4), "float32"))
+        assert keras.backend.standardize_dtype(out.dtype) == "float16"
+        assert net[0].weight.data().dtype == "float32"
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+@pytest.mark.parametrize("make", [lambda: nn.Dense(3), lambda: nn.Activation("relu")])
+def test_blocks_are_registered_with_keras(make):
+    block = make()
+    restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(block))
+    assert type(restored) is type(block) and restored.prefix == block.prefix
