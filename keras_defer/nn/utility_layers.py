@@ -1,0 +1,121 @@
+"""Gluon's parameter-free layers: ``Flatten``, ``Dropout``, ``Lambda``, ``HybridLambda``.
+
+They own no parameters, so deferred initialization passes straight through them;
+``Flatten`` and ``Dropout`` know their output shape, so a container keeps inferring
+the shapes of the layers after them before anything runs.
+"""
+
+import math
+
+import keras
+
+from keras_defer.block import Block, HybridBlock
+
+__all__ = ["Flatten", "Dropout", "Lambda", "HybridLambda"]
+
+
+def _resolve_function(owner, name):
+    """The ``keras.ops`` function Gluon's ``nd.<name>`` stands for."""
+    for namespace in (keras.ops, keras.activations):
+        function = getattr(namespace, name, None)
+        if callable(function):
+            return function
+    raise ValueError("%s: function name %r is not found in keras.ops or "
+                     "keras.activations." % (owner, name))
+
+
+class Flatten(HybridBlock):
+    """(batch, d1, d2, ...) -> (batch, d1*d2*...)."""
+
+    def forward(self, x):
+        features = x.shape[1:]
+        if None in features:
+            return keras.ops.reshape(x, (keras.ops.shape(x)[0], -1))
+        return keras.ops.reshape(x, (-1, int(math.prod(features))))
+
+    def compute_output_shape(self, input_shape):
+        features = input_shape[1:]
+        size = None if None in features else int(math.prod(features))
+        return (input_shape[0], size)
+
+    def __repr__(self):
+        return type(self).__name__
+
+
+class Dropout(HybridBlock):
+    """Zero each element with probability ``rate`` and scale the rest by
+    1/(1-rate), in training only (Keras's ``training`` flag, set by ``fit``).
+    ``axes`` are the axes along which one mask value is shared, as in Gluon."""
+
+    def __init__(self, rate, axes=(), **kwargs):
+        if not 0 <= rate < 1:
+            raise ValueError("Dropout: rate must be in [0, 1), got %r" % (rate,))
+        super().__init__(**kwargs)
+        self._rate = rate
+        self._axes = tuple(axes)
+        self.seed_generator = keras.random.SeedGenerator()
+
+    def call(self, x, training=None):
+        return self.forward(x, training=training)
+
+    def forward(self, x, training=None):
+        if not training or self._rate == 0:
+            return x
+        noise_shape = None
+        if self._axes:
+            noise_shape = tuple(1 if i in self._axes else d
+                                for i, d in enumerate(keras.ops.shape(x)))
+        return keras.random.dropout(x, self._rate, noise_shape=noise_shape,
+                                    seed=self.seed_generator)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def __repr__(self):
+        return "{name}(p = {rate}, axes={axes})".format(
+            name=type(self).__name__, rate=self._rate, axes=self._axes)
+
+
+class Lambda(Block):
+    """Wrap a function: a ``keras.ops`` name ('tanh') or any callable ``f(*args)``."""
+
+    def __init__(self, function, prefix=None, **kwargs):
+        if isinstance(function, str):
+            function = _resolve_function("Lambda", function)
+        elif not callable(function):
+            raise ValueError("Unrecognized function in lambda: {} of type {}"
+                             .format(function, type(function)))
+        self._func_impl = function
+        super().__init__(prefix=prefix, **kwargs)
+
+    def forward(self, *args):
+        return self._func_impl(*args)
+
+    def __repr__(self):
+        return "{name}({function})".format(name=type(self).__name__,
+                                           function=self._func_impl.__name__)
+
+
+class HybridLambda(HybridBlock):
+    """Wrap a function ``f(F, x, *args)`` (``F`` is ``keras.ops``) or a ``keras.ops``
+    name; hybridizes with the rest of the net."""
+
+    def __init__(self, function, prefix=None, **kwargs):
+        if isinstance(function, str):
+            impl = _resolve_function("HybridLambda", function)
+            self._func = lambda F, *args: impl(*args)
+            self._func_name = function
+        elif callable(function):
+            self._func = function
+            self._func_name = function.__name__
+        else:
+            raise ValueError("Unrecognized function in lambda: {} of type {}"
+                             .format(function, type(function)))
+        super().__init__(prefix=prefix, **kwargs)
+
+    def forward(self, x, *args):
+        return self._func(keras.ops, x, *args)
+
+    def __repr__(self):
+        return "{name}({function})".format(name=type(self).__name__,
+                                           function=self._func_name)
