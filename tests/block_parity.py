@@ -55,11 +55,13 @@ def check_case(name, rtol=1e-4, atol=1e-5):
     net = build(name)
     assert repr(net) == rec["repr_before"], "%s: repr before the first pass" % name
     assert param_table(net) == rec["params_before"], "%s: params before" % name
+    assert str(net.collect_params()) == rec["param_dict_before"], "%s: ParameterDict" % name
     net.initialize()
     args = case_inputs(name, net)
     net(*args)
     assert repr(net) == rec["repr_after"], "%s: repr after the first pass" % name
     assert param_table(net) == rec["params_after"], "%s: params after" % name
+    assert str(net.collect_params()) == rec["param_dict_after"], "%s: ParameterDict" % name
     if not case["numerics"]:
         return net
     for pname, param in net.collect_params().items():

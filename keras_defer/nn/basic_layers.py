@@ -41,6 +41,11 @@ class _SequentialMixin:
             args = ()
         return x
 
+    def call(self, x, *args, training=None):
+        # ``training`` in the signature makes Keras's fit/evaluate pass it; children
+        # (Dropout, BatchNorm) then read it from Keras's call context.
+        return self.forward(x, *args)
+
     def build(self, input_shape):
         shape = input_shape
         for child in self._children.values():

@@ -45,7 +45,8 @@ def flat_outputs(out):
 def record(name, case, arrays):
     reset_names()
     net = case["build"](_NN())
-    entry = {"repr_before": repr(net), "params_before": param_table(net)}
+    entry = {"repr_before": repr(net), "params_before": param_table(net),
+             "param_dict_before": str(net.collect_params())}
     net.initialize()
     x = nd.array(block_cases.make_input(case))
     args = [x]
@@ -65,6 +66,7 @@ def record(name, case, arrays):
             raise
     entry["repr_after"] = repr(net)
     entry["params_after"] = param_table(net)
+    entry["param_dict_after"] = str(net.collect_params())
     if not case["numerics"]:
         return entry
     for i, (pname, param) in enumerate(net.collect_params().items()):
