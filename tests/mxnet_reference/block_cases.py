@@ -51,6 +51,12 @@ CASES = {
     "conv2d_transpose_groups": _case(
         lambda nn: nn.Conv2DTranspose(4, (2, 3), strides=(1, 2), groups=2, in_channels=4),
         (2, 4, 3, 3), group="conv"),
+    "conv1d_transpose_dilated": _case(
+        lambda nn: nn.Conv1DTranspose(2, 3, strides=2, dilation=2, output_padding=1),
+        (2, 3, 5), group="conv"),
+    "conv3d_transpose": _case(lambda nn: nn.Conv3DTranspose(2, 2, strides=2, padding=1,
+                                                            use_bias=False),
+                              (1, 2, 3, 2, 3), group="conv"),
     # -- pooling -----------------------------------------------------------------
     "maxpool2d_default": _case(lambda nn: nn.MaxPool2D(), (2, 3, 6, 7), group="pool"),
     "maxpool2d_ceil": _case(lambda nn: nn.MaxPool2D(3, 2, 1, ceil_mode=True),
