@@ -21,7 +21,7 @@ from collections import OrderedDict
 import keras
 import numpy as np
 
-from keras_defer import first_pass, naming
+from keras_defer import fast_path, first_pass, naming
 from keras_defer import init as initializer
 from keras_defer import keras_compat, keras_saving
 from keras_defer.hybrid import in_compiled_call
@@ -183,6 +183,10 @@ class Block(keras.layers.Layer):
         compiled = self._compiled_call
         if compiled is not None and not in_compiled_call():
             return compiled(*args, **kwargs)
+        if not kwargs:
+            out = fast_path.call(self, args)  # built, eager, plain tensor: skip Keras
+            if out is not fast_path.MISS:
+                return out
         return self._keras_call(*args, **kwargs)
 
     def _keras_call(self, *args, **kwargs):

@@ -10,7 +10,7 @@ import math
 import keras
 import numpy as np
 
-from keras_defer import keras_saving
+from keras_defer import fast_path, keras_saving
 from keras_defer.block import Block, HybridBlock, check_fixed_dim, _indent
 from keras_defer.errors import ShapeMismatchError
 
@@ -234,7 +234,7 @@ class Dense(HybridBlock):
             self.infer_shape(tuple(x.shape))  # raises a ShapeMismatchError naming all
         if self._flatten and len(x.shape) != 2:
             x = keras.ops.reshape(x, (-1, weight.shape[1]))
-        y = keras.ops.matmul(x, keras.ops.transpose(weight))
+        y = fast_path.matmul_transposed(x, weight)
         if self.bias is not None:
             y = y + self.bias.variable
         if self.act is not None:
