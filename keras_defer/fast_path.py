@@ -96,11 +96,17 @@ if keras.backend.backend() == "tensorflow":
         params.append((param, variable))
         return variable.value  # the tf.Variable: no autocast/stateless scope is active
 
-    def _activation_fn(act_block, containers):
+    def _activation_fn(act_block, containers, input_shape=None):
         from keras_defer.nn.basic_layers import Activation
 
-        if type(act_block).forward is not Activation.forward or not act_block.built:
+        if type(act_block).forward is not Activation.forward:
             raise _Unplannable
+        if not act_block.built:
+            if input_shape is None:
+                raise _Unplannable
+            # A Dense's activation is built at its first call, inside the Dense's
+            # first forward; it has no parameters, so build it here instead.
+            act_block._build_and_output_shape(input_shape)
         if act_block._compiled_call is not None:
             raise _Unplannable
         containers.append((act_block, None))
@@ -122,7 +128,9 @@ if keras.backend.backend() == "tensorflow":
             bias = _raw_variable(block.bias, params) if block.bias is not None else None
             if weight.dtype.name != block.compute_dtype or len(weight.shape) != 2:
                 raise _Unplannable
-            act = _activation_fn(block.act, containers) if block.act is not None else None
+            act = None
+            if block.act is not None:
+                act = _activation_fn(block.act, containers, (None, int(weight.shape[0])))
             containers.append((block, None))
             steps.append((weight, bias, act))
         elif cls.forward is Activation.forward and cls.call is Block.call:
