@@ -1,0 +1,357 @@
+"""One function per figure of issue 6. Each returns a row of the ratio table.
+
+A row holds the measured values per framework (``keras_defer``, ``keras``, ``tf``
+for hand-written TensorFlow, ``mxnet``), the ratio the target is stated on, the
+target, and whether it is met. Sizes shrink under ``quick`` (a smoke run), so only
+full runs are comparable with the issue's figures.
+"""
+
+import os
+import subprocess
+import sys
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from benchmarks import timing
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+MXNET_PYTHON = os.environ.get("KERAS_DEFER_MXNET_PYTHON",
+                              "/root/.cache/mxnet-1.9.1/bin/python")
+
+
+def row(rid, figure, unit, values, ratio_of, op, bound, note=""):
+    num, den = ratio_of
+    ratio = None
+    if values.get(num) is not None and values.get(den):
+        ratio = values[num] / values[den]
+    met = None if ratio is None else (ratio <= bound if op == "<=" else ratio >= bound)
+    return {
+        "id": rid, "figure": figure, "unit": unit, "values": values,
+        "ratio": ratio, "ratio_of": "%s / %s" % (num, den),
+        "target": "%s %s" % (op, bound), "met": met, "note": note,
+    }
+
+
+# -- the nets -------------------------------------------------------------------------
+def kd_mlp(widths, hybrid=False, in_units=None):
+    from keras_defer.gluon import nn
+
+    net = nn.HybridSequential() if hybrid else nn.Sequential()
+    for i, units in enumerate(widths):
+        last = i == len(widths) - 1
+        net.add(nn.Dense(units, activation=None if last else "relu"))
+    return net
+
+
+def keras_mlp(widths):
+    return keras.Sequential([
+        keras.layers.Dense(units, activation=None if i == len(widths) - 1 else "relu")
+        for i, units in enumerate(widths)
+    ])
+
+
+def tf_mlp(in_features, widths):
+    """Hand-written ops on tf.Variables in Gluon's (units, in_units) layout."""
+    params, fan_in = [], in_features
+    for units in widths:
+        params.append((tf.Variable(tf.random.uniform((units, fan_in), -0.07, 0.07)),
+                       tf.Variable(tf.zeros((units,)))))
+        fan_in = units
+    last = len(params) - 1
+
+    def forward(x):
+        for i, (w, b) in enumerate(params):
+            x = tf.matmul(x, w, transpose_b=True) + b
+            if i != last:
+                x = tf.nn.relu(x)
+        return x
+
+    return forward
+
+
+CHAPTER = (256, 10)
+
+
+# -- figures --------------------------------------------------------------------------
+def eager_forward(cfg, mx):
+    x = tf.random.uniform((2, 20))
+    net = kd_mlp(CHAPTER)
+    net.initialize()
+    net(x)
+    knet = keras_mlp(CHAPTER)
+    knet(x)
+    hand = tf_mlp(20, CHAPTER)
+    t = timing.per_call({
+        "keras_defer": lambda: net(x), "keras": lambda: knet(x), "tf": lambda: hand(x),
+    }, cfg["calls"], cfg["reps"])
+    values = {k: v * 1e6 for k, v in t.items()}
+    values["mxnet"] = _us(mx, "chapter_forward")
+    return row("eager_forward", "chapter MLP (2x20 -> 256 -> 10), eager forward", "us/call",
+               values, ("keras_defer", "tf"), "<=", 1.25,
+               "keras_defer is %.1fx faster than native Keras"
+               % (values["keras"] / values["keras_defer"]))
+
+
+def hybridized_forward(cfg, mx):
+    x = tf.random.uniform((2, 20))
+    net = kd_mlp(CHAPTER, hybrid=True)
+    net.initialize()
+    net(x)
+    net.hybridize()
+    knet = keras_mlp(CHAPTER)
+    knet(x)
+    kfn = tf.function(knet, autograph=False)
+    hand = tf.function(tf_mlp(20, CHAPTER), autograph=False)
+    t = timing.per_call({
+        "keras_defer": lambda: net(x), "keras": lambda: kfn(x), "tf": lambda: hand(x),
+    }, cfg["calls"], cfg["reps"])
+    values = {k: v * 1e6 for k, v in t.items()}
+    values["mxnet"] = _us(mx, "chapter_forward_hybridized")
+    return row("hybridized_forward", "same, after hybridize() (HybridSequential; "
+               "Keras and hand ops in tf.function)", "us/call",
+               values, ("keras_defer", "tf"), "<=", 1.1)
+
+
+def first_call(cfg, mx):
+    x = tf.random.uniform((2, 20))
+
+    def kd():
+        net = kd_mlp(CHAPTER)
+        start = time.perf_counter()
+        net.initialize()
+        net(x)
+        return time.perf_counter() - start
+
+    def native():
+        net = keras_mlp(CHAPTER)
+        start = time.perf_counter()
+        net(x)
+        return time.perf_counter() - start
+
+    kd(), native()
+    t = timing.one_shot({"keras_defer": kd, "keras": native}, cfg["first_reps"])
+    values = {k: v * 1e3 for k, v in t.items()}
+    values["mxnet"] = _ms(mx, "first_call_chapter")
+    return row("first_call", "first call of a fresh chapter MLP (initialize + shape "
+               "inference + init + forward)", "ms", values, ("keras_defer", "keras"),
+               "<=", 0.5)
+
+
+def _deep_first_call(depth, reps, with_keras):
+    x = tf.random.uniform((2, 20))
+
+    def kd():
+        net = kd_mlp((20,) * depth)
+        start = time.perf_counter()
+        net.initialize()
+        net(x)
+        return time.perf_counter() - start
+
+    def native():
+        net = keras_mlp((20,) * depth)
+        start = time.perf_counter()
+        net(x)
+        return time.perf_counter() - start
+
+    candidates = {"keras_defer": kd}
+    if with_keras:
+        candidates["keras"] = native
+    return timing.one_shot(candidates, reps)
+
+
+def deep_first_call(cfg, mx):
+    depth = cfg["depth"]
+    _deep_first_call(5, 1, True)
+    t = _deep_first_call(depth, cfg["deep_reps"], True)
+    values = {k: v * 1e3 for k, v in t.items()}
+    values["mxnet"] = _ms(mx, "first_call_depth_%d" % depth)
+    if values["mxnet"] is None:
+        return row("deep_first_call", "first call of a %d-layer deferred net" % depth, "ms",
+                   values, ("keras_defer", "keras"), "<=", 1.0,
+                   "MXNet environment absent: ratio against native Keras instead")
+    return row("deep_first_call", "first call of a %d-layer deferred net" % depth, "ms",
+               values, ("keras_defer", "mxnet"), "<=", 1.0,
+               "MXNet measured in its own process, same machine, just before")
+
+
+def depth_scaling(cfg, mx):
+    small, big = cfg["depth"] // 4, cfg["depth"]
+    t_small = _deep_first_call(small, cfg["deep_reps"], False)["keras_defer"]
+    t_big = _deep_first_call(big, cfg["deep_reps"], False)["keras_defer"]
+    values = {"keras_defer": (t_big / big) / (t_small / small)}
+    mx_small, mx_big = _get(mx, "first_call_depth_%d" % small), _get(mx, "first_call_depth_%d" % big)
+    values["mxnet"] = None if mx_small is None else (mx_big / big) / (mx_small / small)
+    values["one"] = 1.0
+    return row("depth_scaling", "first-call cost per layer, %d vs %d layers (1.0 = linear)"
+               % (big, small), "ratio", values, ("keras_defer", "one"), "<=", 1.25,
+               "%d layers: %.1f ms, %d layers: %.1f ms" % (small, t_small * 1e3, big, t_big * 1e3))
+
+
+def large_mlp(cfg, mx):
+    batch, fin = cfg["large"][0], cfg["large"][1]
+    widths = tuple(cfg["large"][2:])
+    x = tf.random.uniform((batch, fin))
+    net = kd_mlp(widths, hybrid=True)
+    net.initialize()
+    net(x)
+    net.hybridize()
+    knet = keras_mlp(widths)
+    knet(x)
+    kfn = tf.function(knet, autograph=False)
+    hand = tf.function(tf_mlp(fin, widths), autograph=False)
+    flops, f = 0, fin
+    for units in widths:
+        flops += 2 * batch * f * units
+        f = units
+    t = timing.per_call({
+        "keras_defer": lambda: net(x).numpy(), "keras": lambda: kfn(x).numpy(),
+        "tf": lambda: hand(x).numpy(),
+    }, cfg["large_calls"], cfg["large_reps"])
+    values = {k: flops / v / 1e9 for k, v in t.items()}
+    return row("large_mlp", "large MLP (%s), compiled" % " -> ".join(
+        map(str, ("%dx%d" % (batch, fin),) + widths)), "GFLOP/s", values,
+        ("keras_defer", "keras"), ">=", 0.98)
+
+
+def lenet_fit(cfg, mx):
+    from keras_defer.gluon import nn
+
+    n = cfg["fit_samples"]
+    rs = np.random.RandomState(0)
+    x_nchw = rs.normal(size=(n, 1, 16, 16)).astype("float32")
+    x_nhwc = np.ascontiguousarray(x_nchw.transpose(0, 2, 3, 1))
+    y = rs.randint(0, 4, size=n).astype("int32")
+
+    def kd_net(layout):
+        net = nn.Sequential()
+        with net.name_scope():
+            net.add(nn.Conv2D(6, 3, padding=1, activation="relu", layout=layout),
+                    nn.MaxPool2D(pool_size=2, strides=2, layout=layout),
+                    nn.Conv2D(16, 3, activation="relu", layout=layout),
+                    nn.MaxPool2D(pool_size=2, strides=2, layout=layout),
+                    nn.Flatten(), nn.Dense(64, activation="relu"), nn.Dense(4))
+        net.initialize()
+        net(x_nchw[:2] if layout == "NCHW" else x_nhwc[:2])
+        return net
+
+    native = keras.Sequential([
+        keras.layers.Conv2D(6, 3, padding="same", activation="relu"),
+        keras.layers.MaxPooling2D(2), keras.layers.Conv2D(16, 3, activation="relu"),
+        keras.layers.MaxPooling2D(2), keras.layers.Flatten(),
+        keras.layers.Dense(64, activation="relu"), keras.layers.Dense(4)])
+    native(x_nhwc[:2])
+    models = {"keras_defer": (kd_net("NCHW"), x_nchw), "keras_defer_nhwc": (kd_net("NHWC"), x_nhwc),
+              "keras": (native, x_nhwc)}
+    for model, data in models.values():
+        model.compile(optimizer="sgd", loss=keras.losses.SparseCategoricalCrossentropy(
+            from_logits=True))
+        model.fit(data, y, batch_size=64, epochs=1, verbose=0)  # trace
+
+    def fit(name):
+        model, data = models[name]
+        return lambda: model.fit(data, y, batch_size=64, epochs=1, verbose=0)
+
+    t = timing.per_call({name: fit(name) for name in models}, 1, cfg["fit_reps"])
+    values = {k: n / v for k, v in t.items()}
+    return row("lenet_fit", "training step, LeNet-style net, model.fit (keras_defer in "
+               "Gluon's NCHW; NHWC in its own column)", "samples/s", values,
+               ("keras_defer", "keras"), ">=", 0.95,
+               "keras_defer with layout='NHWC': %.2fx native Keras"
+               % (values["keras_defer_nhwc"] / values["keras"]))
+
+
+def _wide_net(depth):
+    from keras_defer.gluon import nn
+
+    net = nn.Sequential()
+    for _ in range(depth):
+        net.add(nn.Dense(8))
+    return net
+
+
+def collect_and_initialize(cfg, mx):
+    depth = cfg["params_depth"]
+    rows = []
+    times = {}
+    for d in (depth // 4, depth):
+        coll, inits = [], []
+        for _ in range(cfg["deep_reps"]):
+            net = _wide_net(d)
+            start = time.perf_counter()
+            net.collect_params()
+            coll.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            net.initialize()
+            inits.append(time.perf_counter() - start)
+        times[d] = (sorted(coll)[len(coll) // 2], sorted(inits)[len(inits) // 2])
+    for i, what in enumerate(("collect_params()", "initialize()")):
+        big, small = times[depth][i], times[depth // 4][i]
+        values = {"keras_defer": big * 1e3, "limit": 50.0}
+        rows.append(row(
+            "params_" + what.strip("()"), "%s on a %d-layer net" % (what, depth), "ms",
+            values, ("keras_defer", "limit"), "<=", 1.0,
+            "per-layer cost %d vs %d layers: %.2fx (1.0 = linear)"
+            % (depth, depth // 4, (big / depth) / (small / (depth // 4)))))
+    return rows
+
+
+def peak_memory(cfg, mx):
+    units = cfg["memory_units"]
+    out = {}
+    for which in ("keras_defer", "keras"):
+        proc = subprocess.run(
+            [sys.executable, os.path.join(HERE, "memory_probe.py"), which, str(units)],
+            capture_output=True, text=True, env=dict(os.environ), timeout=600)
+        lines = [l for l in proc.stdout.splitlines() if l.startswith("{")]
+        if proc.returncode != 0 or not lines:
+            raise RuntimeError("memory probe failed: %s" % proc.stderr[-2000:])
+        import json
+
+        out[which] = json.loads(lines[-1])
+    param_bytes = out["keras_defer"]["param_bytes"]
+    values = {k: v["peak_above_idle"] / param_bytes for k, v in out.items()}
+    values["one"] = 1.0
+    size = ("%.2f GiB" % (param_bytes / 2**30) if param_bytes >= 2**30
+            else "%.0f MiB" % (param_bytes / 2**20))
+    return row("peak_memory", "peak memory while initializing %s of parameters "
+               "(first pass of Dense(%d) on %d features), x parameter bytes"
+               % (size, units, units), "x bytes", values,
+               ("keras_defer", "one"), "<=", 1.2, out["keras_defer"].get("how", ""))
+
+
+# -- MXNet side ------------------------------------------------------------------------
+def run_mxnet(cfg):
+    """Medians from MXNet's own process, or None when its environment is absent."""
+    if not os.path.exists(MXNET_PYTHON):
+        return None
+    import json
+
+    opts = {"reps": cfg["reps"], "depths": [cfg["depth"] // 4, cfg["depth"]],
+            "eager_calls": cfg["calls"]}
+    proc = subprocess.run([MXNET_PYTHON, os.path.join(HERE, "mxnet_side.py"), json.dumps(opts)],
+                          capture_output=True, text=True, timeout=600)
+    lines = [l for l in proc.stdout.splitlines() if l.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        return {"error": proc.stderr[-500:]}
+    return json.loads(lines[-1])
+
+
+def _get(mx, key):
+    return None if not mx or key not in mx else mx[key]
+
+
+def _us(mx, key):
+    v = _get(mx, key)
+    return None if v is None else v * 1e6
+
+
+def _ms(mx, key):
+    v = _get(mx, key)
+    return None if v is None else v * 1e3
+
+
+FIGURES = [eager_forward, hybridized_forward, first_call, deep_first_call, depth_scaling,
+           large_mlp, lenet_fit, collect_and_initialize, peak_memory]

@@ -1,0 +1,75 @@
+"""The MXNet Gluon 1.9.1 side of the benchmark, run in MXNet's own environment.
+
+``python mxnet_side.py '{"reps": 5, "depth": 400, ...}'`` prints one JSON object of
+median seconds. Kept free of keras_defer imports: it runs under MXNet's Python.
+"""
+
+import json
+import statistics
+import sys
+import time
+
+
+def _median(fn, reps):
+    return statistics.median(fn() for _ in range(reps))
+
+
+def main(argv):
+    opts = json.loads(argv[1]) if len(argv) > 1 else {}
+    reps = int(opts.get("reps", 5))
+    depths = opts.get("depths", [100, 400])
+    eager_n = int(opts.get("eager_calls", 300))
+
+    import mxnet as mx
+    from mxnet import gluon, init, nd
+
+    nn = gluon.nn
+    x = nd.random.uniform(shape=(2, 20))
+
+    def chapter():
+        net = nn.Sequential()
+        net.add(nn.Dense(256, activation="relu"))
+        net.add(nn.Dense(10))
+        return net
+
+    def deep(depth):
+        net = nn.Sequential()
+        for _ in range(depth):
+            net.add(nn.Dense(20, activation="relu"))
+        return net
+
+    def first_call(make):
+        net = make()
+        start = time.perf_counter()
+        net.initialize(init.Uniform())
+        net(x).wait_to_read()
+        return time.perf_counter() - start
+
+    first_call(chapter)  # warm MXNet's operator caches
+    out = {"mxnet_version": mx.__version__}
+    out["first_call_chapter"] = _median(lambda: first_call(chapter), reps)
+    for depth in depths:
+        out["first_call_depth_%d" % depth] = _median(
+            lambda: first_call(lambda: deep(depth)), max(3, reps // 2)
+        )
+
+    net = chapter()
+    net.initialize()
+    net(x).wait_to_read()
+
+    def eager():
+        start = time.perf_counter()
+        for _ in range(eager_n):
+            y = net(x)
+        y.wait_to_read()
+        return (time.perf_counter() - start) / eager_n
+
+    out["chapter_forward"] = _median(eager, reps)
+    net.hybridize()
+    net(x).wait_to_read()
+    out["chapter_forward_hybridized"] = _median(eager, reps)
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main(sys.argv)

@@ -1,0 +1,110 @@
+"""The eager fast path (keras_defer.fast_path) changes speed, never behaviour."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_defer import errors, fast_path
+from keras_defer.gluon import nn
+
+
+def _mlp(hybrid=False):
+    net = nn.HybridSequential() if hybrid else nn.Sequential()
+    net.add(nn.Dense(16, activation="relu"), nn.Dense(3))
+    net.initialize()
+    return net
+
+
+def _slow(net, x):
+    return net._keras_call(x)
+
+
+def test_fast_path_is_taken_after_the_first_pass_and_matches_keras():
+    net = _mlp()
+    x = tf.random.uniform((4, 5))
+    first = net(x)
+    assert fast_path.call(net, (x,)) is not fast_path.MISS
+    np.testing.assert_allclose(net(x), first, rtol=1e-6)
+    np.testing.assert_allclose(net(x), _slow(net, x), rtol=1e-6)
+    assert net(tf.random.uniform((9, 5))).shape == (9, 3)  # batch size is free
+
+
+def test_wrong_feature_size_still_raises_and_changes_nothing():
+    net = _mlp()
+    x = tf.random.uniform((2, 5))
+    before = net(x)
+    weights = [w.numpy() for w in net.weights]
+    with pytest.raises(errors.ShapeMismatchError):
+        net(tf.ones((2, 6)))
+    assert all((w.numpy() == old).all() for w, old in zip(net.weights, weights))
+    np.testing.assert_allclose(net(x), before, rtol=1e-6)
+
+
+def test_wrong_feature_size_raises_under_hybridize():
+    net = _mlp(hybrid=True)
+    net(tf.ones((2, 5)))
+    net.hybridize()
+    with pytest.raises(errors.ShapeMismatchError):
+        net(tf.ones((2, 6)))
+    assert net(tf.ones((3, 5))).shape == (3, 3)
+
+
+def test_fallbacks_kwargs_numpy_dtype_and_symbolic():
+    net = _mlp()
+    x = tf.random.uniform((2, 5))
+    net(x)
+    assert fast_path.call(net, (np.ones((2, 5), "float32"),)) is fast_path.MISS
+    assert fast_path.call(net, (tf.ones((2, 5), tf.float64),)) is fast_path.MISS
+    assert net(x, training=True).shape == (2, 3)
+    assert net(np.ones((2, 5), "float32")).shape == (2, 3)
+    inputs = keras.Input((5,))
+    model = keras.Model(inputs, net(inputs))
+    np.testing.assert_allclose(model(x), net(x), rtol=1e-6)
+
+
+def test_gradients_flow_through_the_fast_path():
+    net = _mlp()
+    x = tf.random.uniform((2, 5))
+    net(x)
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(net(x))
+    grads = tape.gradient(loss, net.trainable_weights)
+    assert all(g is not None for g in grads)
+
+
+def test_plan_follows_new_values_and_new_children():
+    net = _mlp()
+    x = tf.random.uniform((2, 5))
+    net(x)
+    dense = net[1]
+    dense.bias.set_data(tf.ones((3,)))
+    np.testing.assert_allclose(net(x), _slow(net, x), rtol=1e-6)
+    extra = nn.Dense(2)
+    extra.initialize()
+    net.add(extra)
+    assert net(x).shape == (2, 2)
+    np.testing.assert_allclose(net(x), _slow(net, x), rtol=1e-6)
+
+
+def test_mixed_precision_takes_the_keras_path():
+    policy = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_float16")
+    try:
+        net = _mlp()
+        x = tf.random.uniform((2, 5), dtype=tf.float16)
+        assert net(x).dtype == tf.float16
+        assert net(x).dtype == tf.float16
+        assert net.__dict__.get("_fast_plan") is None
+    finally:
+        keras.config.set_dtype_policy(policy)
+
+
+def test_dropout_in_the_stack_keeps_training_semantics():
+    net = nn.Sequential()
+    net.add(nn.Dense(64), nn.Dropout(0.5))
+    net.initialize()
+    x = tf.ones((4, 8))
+    net(x)
+    np.testing.assert_allclose(net(x), net(x))  # inference: no dropout
+    assert not np.allclose(net(x, training=True), net(x))
