@@ -36,6 +36,21 @@ def _indent(text, spaces):
     return "\n".join([lines[0]] + [" " * spaces + line for line in lines[1:]])
 
 
+def _compile_select(block_name, select):
+    if not isinstance(select, (str, re.Pattern)):
+        raise TypeError(
+            "%s.collect_params: select must be a regular expression (str), got %r"
+            % (block_name, select)
+        )
+    try:
+        return re.compile(select)
+    except re.error as exc:
+        raise ValueError(
+            "%s.collect_params: select=%r is not a valid regular expression (%s); "
+            "e.g. '.*weight' selects every weight." % (block_name, select, exc)
+        ) from None
+
+
 def _input_shape(x):
     return tuple(None if d is None else int(d) for d in x.shape)
 
@@ -131,7 +146,7 @@ class Block(keras.layers.Layer):
         if not select:
             ret.update(self._params)
         else:
-            pattern = re.compile(select)
+            pattern = _compile_select(self.name, select)
             ret.update({n: p for n, p in self._params.items() if pattern.match(n)})
         for child in self._children.values():
             ret.update(child.collect_params(select=select))
@@ -180,6 +195,25 @@ class Block(keras.layers.Layer):
                 if not self.built:  # another thread may have finished it meanwhile
                     self._prepare_first_pass(args)
                 return self._keras_call(*args, **kwargs)
+        if in_compiled_call():
+            return self._built_call(args, kwargs)
+        # A writer (initialize, load_parameters, another thread's first pass) may
+        # change values while we read them: then compute again, holding its lock.
+        token = first_pass.read_begin()
+        try:
+            out = self._built_call(args, kwargs)
+        except Exception:
+            if token is None or first_pass.read_valid(token):
+                raise
+        else:
+            if token is None or first_pass.read_valid(token):
+                return out
+        with first_pass.exclusive():
+            return self.__call__(*args, **kwargs)
+
+    def _built_call(self, args, kwargs):
+        if not self.built:  # a failed first pass elsewhere rolled this block back
+            return self.__call__(*args, **kwargs)
         compiled = self._compiled_call
         if compiled is not None and not in_compiled_call():
             return compiled(*args, **kwargs)

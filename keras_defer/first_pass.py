@@ -6,12 +6,19 @@ We do the same, but as a unit: if anything fails part-way (an input that contrad
 every block is put back as it was, so a retry with the right input initializes
 exactly as if the failed attempt never happened. One lock makes concurrent first
 passes of the same net initialize each parameter exactly once.
+
+Writers (first passes, ``initialize``, ``set_data``, ``load_parameters``) hold that
+lock and keep a sequence number odd while they change parameter values. Forward
+passes of built nets take no lock: they read the number before and after (a
+seqlock) and, if a writer ran meanwhile, compute again holding the lock, so an
+output never mixes old and new weights.
 """
 
 import threading
 
 _local = threading.local()
 _lock = threading.RLock()
+_seq = [0]  # odd while a writer changes parameter values
 
 
 class _Transaction:
@@ -41,9 +48,13 @@ class transaction:
     def __enter__(self):
         if getattr(_local, "active", None) is not None:
             return _local.active
-        _lock.acquire()
+        _writer.__enter__()
         self.owner = True
-        _local.active = _Transaction(self.block)
+        try:
+            _local.active = _Transaction(self.block)
+        except BaseException:
+            _writer.__exit__(None, None, None)
+            raise
         return _local.active
 
     def __exit__(self, exc_type, exc, tb):
@@ -55,7 +66,7 @@ class transaction:
             if exc_type is not None:
                 txn.rollback()
         finally:
-            _lock.release()
+            _writer.__exit__(None, None, None)
         return False
 
 
@@ -63,6 +74,53 @@ def in_first_pass():
     return getattr(_local, "active", None) is not None
 
 
+class _Writer:
+    """``with first_pass.lock():`` — exclusive, re-entrant; marks values as changing."""
+
+    def __enter__(self):
+        _lock.acquire()
+        depth = getattr(_local, "write_depth", 0)
+        _local.write_depth = depth + 1
+        if depth == 0:
+            _seq[0] += 1
+        return self
+
+    def __exit__(self, *exc):
+        depth = _local.write_depth - 1
+        _local.write_depth = depth
+        if depth == 0:
+            _seq[0] += 1
+        _lock.release()
+        return False
+
+
+_writer = _Writer()
+
+
 def lock():
-    """The lock under which parameters change (first passes, re-initialization)."""
+    """The lock under which parameters change (first passes, re-initialization,
+    loading): exclusive and re-entrant; forward passes that overlap it recompute."""
+    return _writer
+
+
+def exclusive():
+    """The same lock, for readers that must not overlap any writer (no value changes)."""
     return _lock
+
+
+def read_begin():
+    """Before a forward pass: a token for ``read_valid``, or None when this thread is
+    itself changing parameters (its own reads are consistent by construction)."""
+    seq = _seq[0]
+    while seq & 1:
+        if getattr(_local, "write_depth", 0):
+            return None
+        with _lock:  # wait for the writer
+            pass
+        seq = _seq[0]
+    return seq
+
+
+def read_valid(token):
+    """True when no writer ran since ``read_begin`` returned ``token``."""
+    return _seq[0] == token
