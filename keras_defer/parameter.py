@@ -19,6 +19,7 @@ from collections import OrderedDict, namedtuple
 import keras
 import numpy as np
 
+from keras_defer import first_pass
 from keras_defer import init as initializer
 from keras_defer import keras_compat
 from keras_defer.context import as_context_list, current_context
@@ -62,6 +63,17 @@ def _as_shape(shape, name):
     return tuple(int(d) for d in dims)
 
 
+def check_flag(owner, arg, value):
+    """``value`` must be a bool (Gluon flags such as ``force_reinit``): a string such
+    as 'False' would silently be true."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(
+            "%s: %s must be True or False, got %r of type %s"
+            % (owner, arg, value, type(value).__name__)
+        )
+    return bool(value)
+
+
 def merge_shapes(old, new):
     """``new`` if it only fills dims of ``old`` that were 0 (unknown); else None."""
     if old is None:
@@ -84,7 +96,15 @@ class Parameter:
         self._name = name
         self._shape = _as_shape(shape, name)
         self._dtype = dtype
-        np.dtype(dtype)  # raises TypeError for nonsense dtypes, at construction
+        try:
+            np.dtype(dtype)  # nonsense dtypes fail at construction, not at the first pass
+            if dtype is None:
+                raise TypeError
+        except TypeError:
+            raise TypeError(
+                "Parameter '%s': dtype must be a NumPy dtype such as 'float32', got %r"
+                % (name, dtype)
+            ) from None
         if init is not None:
             initializer.create(init)  # validate now, not at the first pass
         self.init = init
@@ -157,8 +177,10 @@ class Parameter:
     def initialize(self, init=None, ctx=None, default_init=initializer.Uniform(),
                    force_reinit=False):
         """Initialize now if the shape is known, else register for the first pass."""
-        plan = self._plan_initialize(init, ctx, default_init, force_reinit)
-        self._apply_plan(plan, stacklevel=3)
+        check_flag("Parameter '%s'.initialize" % self._name, "force_reinit", force_reinit)
+        with first_pass.lock():
+            plan = self._plan_initialize(init, ctx, default_init, force_reinit)
+            self._apply_plan(plan, stacklevel=3)
 
     def _plan_initialize(self, init, ctx, default_init, force_reinit):
         """Decide (and compute, without changing anything) what ``initialize`` does.
@@ -169,6 +191,9 @@ class Parameter:
         if self.variable is not None and not force_reinit:
             return ("warn", None)
         ctx = as_context_list(ctx)
+        initializer.create(default_init)  # garbage fails now, not at the first pass
+        if init is not None:
+            initializer.create(init)
         if init is None:
             init = default_init if self.init is None else self.init
         pending = PendingInit(init, ctx, default_init, None)
@@ -280,6 +305,18 @@ class Parameter:
     def set_data(self, data):
         """Set the value. Before the first pass this also fixes the shape, and the
         registered initializer will not run for this parameter."""
+        if not hasattr(data, "shape") or isinstance(data, (str, bytes)):
+            converted = np.asarray(data) if isinstance(data, (list, tuple)) else None
+            if converted is None or converted.dtype.kind not in "biuf":
+                raise TypeError(
+                    "Parameter '%s': set_data expects a tensor or array of shape %s, got "
+                    "%r of type %s" % (self._name, self._shape, data, type(data).__name__)
+                )
+            data = converted
+        with first_pass.lock():
+            self._set_data(data)
+
+    def _set_data(self, data):
         shape = _as_shape(tuple(data.shape), self._name)
         if self.variable is None and self.pending is None:
             raise RuntimeError(not_initialized_message(self._name))
@@ -425,14 +462,18 @@ class ParameterDict:
                    force_reinit=False):
         """Initialize every parameter whose shape is known; register ``init`` for the
         rest. All-or-nothing: if any initializer raises, no parameter changes."""
+        force_reinit = check_flag("initialize", "force_reinit", force_reinit)
+        check_flag("initialize", "verbose", verbose)
         default_init = initializer.create(init)
         if verbose:
             default_init.set_verbosity(verbose=verbose)
-        plans = [
-            p._plan_initialize(None, ctx, default_init, force_reinit) for p in self.values()
-        ]
-        for param, plan in zip(self.values(), plans):
-            param._apply_plan(plan, stacklevel=4)
+        with first_pass.lock():
+            plans = [
+                p._plan_initialize(None, ctx, default_init, force_reinit)
+                for p in self.values()
+            ]
+            for param, plan in zip(self.values(), plans):
+                param._apply_plan(plan, stacklevel=4)
 
     def zero_grad(self):
         for param in self.values():
@@ -452,6 +493,8 @@ class ParameterDict:
 
     def setattr(self, name, value):
         """Set attribute ``name`` (e.g. 'grad_req', 'lr_mult') on every parameter."""
+        if name == "grad_req" and value not in _GRAD_REQS:  # check before any change
+            raise ValueError("grad_req must be one of %s, got %r" % (_GRAD_REQS, value))
         for param in self.values():
             setattr(param, name, value)
 

@@ -22,10 +22,25 @@ _GLUON_ACTIVATIONS = ("relu", "sigmoid", "tanh", "softrelu", "softsign")
 
 
 def _check_int(block_name, arg, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(
+            "%s: %s must be an int >= %d, got %r of type %s"
+            % (block_name, arg, minimum, value, type(value).__name__)
+        )
+    if value < minimum:
         raise ValueError(
             "%s: %s must be an int >= %d, got %r" % (block_name, arg, minimum, value)
         )
+    return int(value)
+
+
+def _check_bool(block_name, arg, value):
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(
+            "%s: %s must be True or False, got %r of type %s"
+            % (block_name, arg, value, type(value).__name__)
+        )
+    return bool(value)
 
 
 class _SequentialMixin:
@@ -153,8 +168,10 @@ class Dense(HybridBlock):
     def __init__(self, units, activation=None, use_bias=True, flatten=True,
                  dtype="float32", weight_initializer=None, bias_initializer="zeros",
                  in_units=0, **kwargs):
-        _check_int("Dense", "units", units, 1)
-        _check_int("Dense", "in_units", in_units, 0)
+        units = _check_int("Dense", "units", units, 1)
+        in_units = _check_int("Dense", "in_units", in_units, 0)
+        use_bias = _check_bool("Dense", "use_bias", use_bias)
+        flatten = _check_bool("Dense", "flatten", flatten)
         if activation is not None and not isinstance(activation, str):
             raise TypeError("Dense: activation must be a name such as 'relu' or None, "
                             "got %r" % (activation,))
@@ -232,6 +249,13 @@ class Dense(HybridBlock):
         features = x.shape[1:] if self._flatten else x.shape[-1:]
         if None not in features and math.prod(features) != weight.shape[1]:
             self.infer_shape(tuple(x.shape))  # raises a ShapeMismatchError naming all
+        if keras.backend.standardize_dtype(x.dtype) != weight.dtype:
+            raise TypeError(
+                "%s: input dtype %s does not match the parameters' %s. Cast the input "
+                "(e.g. x.astype('%s')) or the block (block.cast('%s'))."
+                % (self.name, keras.backend.standardize_dtype(x.dtype), weight.dtype,
+                   weight.dtype, keras.backend.standardize_dtype(x.dtype))
+            )
         if self._flatten and len(x.shape) != 2:
             x = keras.ops.reshape(x, (-1, weight.shape[1]))
         y = fast_path.matmul_transposed(x, weight)
