@@ -178,8 +178,10 @@ class Block(keras.layers.Layer):
                         cast_dtype=False, dtype_source="current"):
         from keras_defer import serialization
 
-        serialization.load_parameters(self, filename, ctx, allow_missing, ignore_extra,
-                                      cast_dtype)
+        serialization.load_parameters(
+            self, filename, ctx=ctx, allow_missing=allow_missing, ignore_extra=ignore_extra,
+            cast_dtype=cast_dtype, dtype_source=dtype_source,
+        )
 
     # -- the forward pass ----------------------------------------------------------
     def forward(self, *args):

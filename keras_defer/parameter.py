@@ -508,7 +508,8 @@ class ParameterDict:
         from keras_defer import serialization
 
         serialization.load_param_dict(
-            self, filename, allow_missing, ignore_extra, restore_prefix, cast_dtype
+            self, filename, ctx=ctx, allow_missing=allow_missing, ignore_extra=ignore_extra,
+            restore_prefix=restore_prefix, cast_dtype=cast_dtype, dtype_source=dtype_source,
         )
 
     def __repr__(self):

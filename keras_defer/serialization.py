@@ -1,30 +1,55 @@
 """``save_parameters`` / ``load_parameters`` in a format that cannot run code.
 
-Files are NumPy ``.npz`` archives read with ``allow_pickle=False``, keyed by Gluon's
-structural names (``0.weight``, ``1.act...``) like ``Block.save_parameters``. A load
-checks every name and shape before it changes anything; a save writes a temporary
-file and renames it, so a crash never leaves a half-written file under the real name.
-Loading into a still-deferred net fixes its shapes and values without a forward pass.
+A file is a zip archive of ``.npy`` arrays (what ``np.savez`` writes, readable by
+``np.load(path, allow_pickle=False)``), keyed by Gluon's structural names
+(``0.weight``, ``1.bias``: attribute paths, which survive renaming), plus one
+``__keras_defer__.npy`` header: JSON with the format, version, names and a SHA-256
+digest of every name, dtype, shape and byte. Nothing is ever unpickled.
+
+Loading is all-or-nothing: the file is read and verified, and every name, shape and
+dtype checked, before any parameter changes; if writing the values fails part-way,
+the old values are put back. Loading into a still-deferred net fixes its shapes and
+values without a forward pass, as Gluon does (a later ``initialize()`` then warns
+that the parameters are already initialized).
+
+Saving writes a temporary file in the same folder and renames it over the real name,
+so a crash mid-save leaves the old file (or none), never a half-written one.
 """
 
+import hashlib
+import io
+import json
 import os
-import tempfile
+import secrets
 import zipfile
 
 import numpy as np
 
-from keras_defer.errors import MXNetError
-from keras_defer.parameter import merge_shapes
+from keras_defer import first_pass, keras_compat
+from keras_defer.context import as_context_list
+from keras_defer.errors import DeferredInitializationError, MXNetError
+from keras_defer.parameter import check_flag, merge_shapes
 
-_FORMAT_KEY = "__keras_defer_format__"
+__all__ = ["ParameterFileError", "ParameterMismatchError", "save_parameters",
+           "load_parameters", "structural_params"]
+
+HEADER = "__keras_defer__"
+FORMAT = "keras_defer.parameters"
+VERSION = 1
+_MXNET_MAGIC = (0x112).to_bytes(8, "little")  # MXNet's NDArray list (.params) files
 
 
 class ParameterFileError(MXNetError, ValueError):
-    """A parameter file that is not ours, is damaged, or does not fit the net."""
+    """A parameter file that is not ours or is damaged."""
+
+
+class ParameterMismatchError(ParameterFileError, AssertionError):
+    """A sound file that does not fit the net: a missing name, a shape or dtype that
+    differs. Also an ``AssertionError``, which is what Gluon raises for these."""
 
 
 def structural_params(block, prefix=""):
-    """``{'0.weight': Parameter, ...}``: Gluon's names that survive renaming."""
+    """``{'0.weight': Parameter, ...}``: Gluon's ``_collect_params_with_prefix``."""
     out = {}
     for attr, param in block._reg_params.items():
         if param is not None:
@@ -34,130 +59,352 @@ def structural_params(block, prefix=""):
     return out
 
 
+# -- writing ---------------------------------------------------------------------------
+def _digest(arrays):
+    sha = hashlib.sha256()
+    for name in sorted(arrays):
+        value = arrays[name]
+        sha.update(json.dumps([name, value.dtype.str, list(value.shape)]).encode())
+        sha.update(np.ascontiguousarray(value).tobytes())
+    return sha.hexdigest()
+
+
+def _header(arrays):
+    text = json.dumps({"format": FORMAT, "version": VERSION, "names": sorted(arrays),
+                       "sha256": _digest(arrays)})
+    return np.frombuffer(text.encode(), dtype=np.uint8)
+
+
+def _check_filename(filename, what):
+    if not isinstance(filename, (str, os.PathLike)):
+        raise TypeError("%s: filename must be a str or os.PathLike, got %r"
+                        % (what, filename))
+    return os.fspath(filename)
+
+
 def _write_atomic(filename, arrays):
-    filename = os.fspath(filename)
+    """Write ``arrays`` (plus the header) to ``filename`` via a temporary file."""
     folder = os.path.dirname(os.path.abspath(filename))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=folder)
+    tmp = os.path.join(folder, ".%s.tmp-%s" % (os.path.basename(filename),
+                                               secrets.token_hex(6)))
+    # O_EXCL: never follow or clobber; 0o666 so the umask applies as for open().
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, **arrays)
+            np.savez(handle, **{HEADER: _header(arrays)}, **arrays)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, filename)
     except BaseException:
-        if os.path.exists(tmp):
+        try:
             os.unlink(tmp)
+        except OSError:
+            pass
         raise
+    _fsync_folder(folder)
 
 
-def _collect_arrays(named_params, what):
-    missing = [n for n, p in named_params.items() if p.variable is None]
-    if missing:
-        raise MXNetError(
-            "Cannot save %s: parameters %s are not initialized yet (their shapes are "
-            "only known after the first forward pass, or initialize() was never called)."
-            " Pass one batch through the network first." % (what, missing)
+def _fsync_folder(folder):
+    """Make the rename itself durable (POSIX; a no-op where folders cannot be opened)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _unready_message(named, what):
+    """None if every parameter holds data; else which do not, and why."""
+    deferred = [(n, p) for n, p in named.items() if p.variable is None and p.pending]
+    never = [(n, p) for n, p in named.items() if p.variable is None and not p.pending]
+    if not deferred and not never:
+        return None, None
+    parts = []
+    if deferred:
+        parts.append(
+            "%s still deferred: their shapes are only known after the first forward pass"
+            " (unknown dims are 0). Pass one batch of data through the network (or give"
+            " in_units, in_channels, ...) before saving"
+            % ", ".join("'%s' (%s, shape %s)" % (n, p.name, p.shape) for n, p in deferred)
         )
-    arrays = {n: np.asarray(p.variable) for n, p in named_params.items()}
-    arrays[_FORMAT_KEY] = np.array(1)
-    return arrays
+    if never:
+        parts.append(
+            "%s not initialized: call initialize() (and pass one batch through the "
+            "network) before saving" % ", ".join("'%s' (%s)" % (n, p.name) for n, p in never)
+        )
+    message = "Cannot save %s: parameters %s. Nothing was written." % (what, "; ".join(parts))
+    return message, (RuntimeError if never else DeferredInitializationError)
+
+
+def _snapshot(named, what):
+    """Host copies of every value, taken under the lock (a consistent set of weights)."""
+    with first_pass.exclusive():
+        message, error = _unready_message(named, what)
+        if message:
+            raise error(message)
+        return {n: np.array(p.variable, copy=True) for n, p in named.items()}
+
+
+def _check_names(names, what):
+    for name in names:
+        if (not isinstance(name, str) or not name or name.startswith(HEADER)
+                or name in ("file", "allow_pickle")):
+            raise ValueError("%s: cannot save a parameter named %r (reserved by the "
+                             "file format); rename the attribute that holds it."
+                             % (what, name))
 
 
 def save_parameters(block, filename, deduplicate=False):
+    what = "block '%s'" % block.name
+    filename = _check_filename(filename, "save_parameters")
+    check_flag("save_parameters", "deduplicate", deduplicate)
     named = structural_params(block)
-    if deduplicate:
-        seen, unique = set(), {}
-        for name, param in named.items():
-            if id(param) not in seen:
-                seen.add(id(param))
-                unique[name] = param
-        named = unique
-    _write_atomic(filename, _collect_arrays(named, "block %s" % block.name))
+    if deduplicate:  # Gluon keeps the last name of a shared parameter
+        last = {id(p): n for n, p in named.items()}
+        named = {n: p for n, p in named.items() if last[id(p)] == n}
+    _check_names(named, what)
+    _write_atomic(filename, _snapshot(named, what))
 
 
 def save_param_dict(param_dict, filename, strip_prefix=""):
+    what = "ParameterDict '%s'" % param_dict.prefix
+    filename = _check_filename(filename, "ParameterDict.save")
+    if not isinstance(strip_prefix, str):
+        raise TypeError("strip_prefix must be a str, got %r" % (strip_prefix,))
     named = {}
     for name, param in param_dict.items():
-        if strip_prefix and not name.startswith(strip_prefix):
-            raise ValueError("Prefix '%s' is to be striped before saving, but Parameter "
-                             "'%s' does not start with it." % (strip_prefix, name))
+        if not name.startswith(strip_prefix):
+            raise ValueError("Prefix '%s' is to be striped before saving, but Parameter's "
+                             "name '%s' does not start with '%s'."
+                             % (strip_prefix, name, strip_prefix))
         named[name[len(strip_prefix):]] = param
-    _write_atomic(filename, _collect_arrays(named, "ParameterDict %s" % param_dict.prefix))
+    _check_names(named, what)
+    _write_atomic(filename, _snapshot(named, what))
+
+
+# -- reading ---------------------------------------------------------------------------
+def _not_ours(filename, why):
+    return ParameterFileError(
+        "'%s' is not a keras_defer parameter file: %s. Files written by "
+        "save_parameters() are NumPy .npz archives with a '%s' header." % (filename, why, HEADER)
+    )
+
+
+def _sniff(filename, head):
+    if head.startswith(_MXNET_MAGIC):
+        return _not_ours(filename, "it is an MXNet .params file (mx.nd.save); load it "
+                         "in MXNet and copy the values with Parameter.set_data, then "
+                         "save_parameters here")
+    if head[:1] == b"\x80":
+        return _not_ours(filename, "it looks like a pickle, which keras_defer never "
+                         "loads because unpickling can run arbitrary code")
+    if head.startswith(b"\x93NUMPY"):
+        return _not_ours(filename, "it is a single .npy array, not an archive")
+    return _not_ours(filename, "it is not a zip/.npz archive")
 
 
 def _read(filename):
+    """``{name: ndarray}`` from a verified file, or ``ParameterFileError``."""
+    with open(filename, "rb") as handle:  # FileNotFoundError etc. propagate as is
+        head = handle.read(16)
+        handle.seek(0)
+        if not head.startswith(b"PK"):
+            raise _sniff(filename, head)
+        try:
+            arrays = _read_archive(handle)
+        except ParameterFileError:
+            raise
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError,
+                KeyError, UnicodeDecodeError, NotImplementedError, RuntimeError) as exc:
+            raise ParameterFileError(
+                "'%s' is damaged or truncated and cannot be read (%s: %s). No parameter "
+                "was changed." % (filename, type(exc).__name__, exc)
+            ) from None
+    header = arrays.pop(HEADER, None)
+    if header is None:
+        raise _not_ours(filename, "it is a NumPy .npz archive without the header")
     try:
-        with np.load(os.fspath(filename), allow_pickle=False) as archive:
-            arrays = {k: archive[k] for k in archive.files}
-    except FileNotFoundError:
-        raise
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError, KeyError) as exc:
+        meta = json.loads(header.tobytes().decode())
+        assert isinstance(meta, dict) and meta.get("format") == FORMAT
+    except (ValueError, AssertionError, UnicodeDecodeError):
+        raise ParameterFileError("'%s': the keras_defer header is damaged." % filename) from None
+    if not isinstance(meta.get("version"), int) or meta["version"] > VERSION:
         raise ParameterFileError(
-            "'%s' is not a readable keras_defer parameter file (%s: %s)"
-            % (filename, type(exc).__name__, exc)
-        ) from None
-    if _FORMAT_KEY not in arrays:
-        raise ParameterFileError("'%s' is not a keras_defer parameter file" % (filename,))
-    arrays.pop(_FORMAT_KEY)
+            "'%s' was written in keras_defer parameter format version %r; this keras_defer"
+            " reads up to version %d. Upgrade keras_defer." % (filename, meta.get("version"),
+                                                             VERSION))
+    if meta.get("names") != sorted(arrays) or meta.get("sha256") != _digest(arrays):
+        raise ParameterFileError(
+            "'%s' is damaged: its contents do not match the checksum written with it. No"
+            " parameter was changed." % filename)
     return arrays
 
 
-def _load_into(named, arrays, filename, allow_missing, ignore_extra, cast_dtype):
-    missing = [n for n in named if n not in arrays]
-    extra = [n for n in arrays if n not in named]
-    if missing and not allow_missing:
-        raise ParameterFileError(
-            "Parameters %s are missing in file '%s'. Set allow_missing=True to ignore "
-            "missing parameters." % (missing, filename)
-        )
-    if extra and not ignore_extra:
-        raise ParameterFileError(
-            "Parameters %s in file '%s' are not in the network. Set ignore_extra=True to "
-            "ignore them." % (extra, filename)
-        )
-    plan = []
-    for name, param in named.items():
-        if name not in arrays:
-            continue
-        value = arrays[name]
-        if merge_shapes(param.shape, value.shape) != tuple(value.shape):
-            raise ParameterFileError(
-                "Parameter '%s' (%s) has shape %s, but file '%s' holds shape %s for it."
-                % (name, param.name, param.shape, filename, tuple(value.shape))
-            )
-        if np.dtype(param.dtype) != value.dtype:
-            if not cast_dtype:
-                raise ParameterFileError(
-                    "Parameter '%s' has dtype %s, but file '%s' holds %s. Set "
-                    "cast_dtype=True to convert." % (name, np.dtype(param.dtype).name,
-                                                     filename, value.dtype)
-                )
-            value = value.astype(np.dtype(param.dtype))
-        plan.append((param, value))
-    for param, value in plan:
-        param._shape = tuple(value.shape)
-        if param.variable is None and param.pending is None:
-            from keras_defer.parameter import PendingInit
-            from keras_defer import init as initializer
+def _read_archive(handle):
+    arrays = {}
+    with zipfile.ZipFile(handle) as archive:
+        for info in archive.infolist():
+            if not info.filename.endswith(".npy"):
+                raise ValueError("unexpected member %r" % info.filename)
+            name = info.filename[:-4]
+            if name in arrays:
+                raise ValueError("member %r appears twice" % info.filename)
+            data = io.BytesIO(archive.read(info))  # checks the member's CRC
+            value = np.lib.format.read_array(data, allow_pickle=False)
+            if data.tell() != len(data.getbuffer()):
+                raise ValueError("trailing bytes after %r" % info.filename)
+            if value.dtype.kind not in "biufc" or value.dtype.hasobject:
+                raise ValueError("%r holds dtype %s" % (name, value.dtype))
+            arrays[name] = value
+    return arrays
 
-            param.pending = PendingInit(None, None, initializer.Uniform(), None)
-        param._store(value, param._ctx_list or (param.pending.ctx if param.pending else None))
-        param.pending = None
+
+# -- loading ---------------------------------------------------------------------------
+def _brief(names, limit=8):
+    names = list(names)
+    text = ", ".join("'%s'" % n for n in names[:limit])
+    return text + (", ... (%d in all)" % len(names) if len(names) > limit else "")
+
+
+def _noun(names):
+    return ("Parameter " if len(names) == 1 else "Parameters ") + _brief(names)
+
+
+def _plan_load(named, arrays, filename, allow_missing, ignore_extra, cast_dtype,
+               dtype_source):
+    """``[(param, value, dtype)]`` to apply; raises before anything changes."""
+    names_of = {}
+    for name, param in named.items():
+        names_of.setdefault(id(param), []).append(name)
+    if not allow_missing:
+        missing = [n for n, p in named.items()
+                   if not any(alias in arrays for alias in names_of[id(p)])]
+        if missing:
+            raise ParameterMismatchError(
+                "%s %s missing in file '%s', which contains parameters: %s. Set "
+                "allow_missing=True to ignore missing parameters."
+                % (_noun(missing), "is" if len(missing) == 1 else "are", filename,
+                   _brief(arrays)))
+    extra = [n for n in arrays if n not in named]
+    if extra and not ignore_extra:
+        raise ParameterMismatchError(
+            "%s loaded from file '%s' %s not present in the network, which "
+            "contains parameters %s. Set ignore_extra=True to ignore."
+            % (_noun(extra), filename, "is" if len(extra) == 1 else "are", _brief(named)))
+    plan = {}  # id(param) -> [param, value, shape, dtype]
+    for name in arrays:  # file order, as Gluon: a shared parameter's last entry wins
+        if name not in named:
+            continue
+        param, value = named[name], arrays[name]
+        entry = plan.get(id(param))
+        known = entry[2] if entry else param.shape
+        shape = merge_shapes(known, value.shape)
+        if shape is None or shape != tuple(value.shape):
+            raise ParameterMismatchError(
+                "Failed loading Parameter '%s' (%s) from file '%s': shape incompatible, "
+                "expected %s vs saved %s. Was the file saved from a different "
+                "architecture?" % (name, param.name, filename, known, tuple(value.shape)))
+        dtype = np.dtype(param.dtype)
+        if value.dtype != dtype:
+            if not cast_dtype:
+                raise ParameterMismatchError(
+                    "Failed loading Parameter '%s' (%s) from file '%s': dtype "
+                    "incompatible, expected %s vs saved %s. Set cast_dtype=True to cast "
+                    "the dtype of saved params." % (name, param.name, filename, dtype.name,
+                                                    value.dtype.name))
+            if dtype_source == "saved":
+                dtype = value.dtype
+            else:
+                value = value.astype(dtype)
+        plan[id(param)] = [param, value, shape, dtype]
+    return list(plan.values())
+
+
+def _apply(plan, ctx):
+    """Write every value; if one write fails, put every parameter back."""
+    undo = []
+    try:
+        for param, value, shape, dtype in plan:
+            old_value = (None if param.variable is None
+                         else np.array(param.variable, copy=True))
+            undo.append((param, param._dtype, param._state(), old_value))
+            if np.dtype(param.dtype) != dtype:  # dtype_source='saved': a new variable
+                param._dtype = dtype.name
+                if param.variable is not None:
+                    keras_compat.untrack_variable(param._owners, param.variable)
+                    param.variable = None
+            param._shape = shape
+            if param.variable is not None:
+                param.variable.assign(value)
+            else:
+                where = ctx or param._ctx_list or (param.pending.ctx if param.pending else None)
+                param._store(value, where)
+            param.pending = None
+    except BaseException:
+        for param, dtype, state, old_value in reversed(undo):
+            dropped = param.variable is None and state[2] is not None
+            param._dtype = dtype
+            param._restore(state)
+            if dropped:
+                for layer in param._owners:
+                    keras_compat.track_variable(layer, param.variable)
+            if old_value is not None:
+                param.variable.assign(old_value)
+        raise
+
+
+def _check_load_args(allow_missing, ignore_extra, cast_dtype, dtype_source):
+    for arg, value in (("allow_missing", allow_missing), ("ignore_extra", ignore_extra),
+                       ("cast_dtype", cast_dtype)):
+        check_flag("load_parameters", arg, value)
+    if dtype_source not in ("current", "saved"):
+        raise ValueError("load_parameters: dtype_source must be 'current' or 'saved', got %r"
+                         % (dtype_source,))
+
+
+def _load_into(named, arrays, filename, ctx, allow_missing, ignore_extra, cast_dtype,
+               dtype_source):
+    ctx = as_context_list(ctx) if ctx is not None else None
+    with first_pass.lock():
+        plan = _plan_load(named, arrays, filename, allow_missing, ignore_extra, cast_dtype,
+                          dtype_source)
+        _apply(plan, ctx)
 
 
 def load_parameters(block, filename, ctx=None, allow_missing=False, ignore_extra=False,
-                    cast_dtype=False):
-    from keras_defer import first_pass
-
+                    cast_dtype=False, dtype_source="current"):
+    filename = _check_filename(filename, "load_parameters")
+    _check_load_args(allow_missing, ignore_extra, cast_dtype, dtype_source)
     arrays = _read(filename)
-    with first_pass.lock():
-        _load_into(structural_params(block), arrays, filename, allow_missing,
-                   ignore_extra, cast_dtype)
+    named = structural_params(block)
+    if arrays and not any("." in n for n in arrays):
+        # Gluon's legacy layout (full names, e.g. from collect_params().save()); also
+        # what a childless block's structural names look like.
+        return load_param_dict(block.collect_params(), filename, ctx, allow_missing,
+                               ignore_extra, block.prefix, cast_dtype, dtype_source,
+                               arrays=arrays)
+    _load_into(named, arrays, filename, ctx, allow_missing, ignore_extra, cast_dtype,
+               dtype_source)
 
 
-def load_param_dict(param_dict, filename, allow_missing=False, ignore_extra=False,
-                    restore_prefix="", cast_dtype=False):
-    arrays = _read(filename)
-    named = {n[len(restore_prefix):]: p for n, p in param_dict.items()
-             if n.startswith(restore_prefix)}
-    _load_into(named, arrays, filename, allow_missing, ignore_extra, cast_dtype)
+def load_param_dict(param_dict, filename, ctx=None, allow_missing=False, ignore_extra=False,
+                    restore_prefix="", cast_dtype=False, dtype_source="current", arrays=None):
+    filename = _check_filename(filename, "ParameterDict.load")
+    _check_load_args(allow_missing, ignore_extra, cast_dtype, dtype_source)
+    if not isinstance(restore_prefix, str):
+        raise TypeError("restore_prefix must be a str, got %r" % (restore_prefix,))
+    for name in param_dict.keys():
+        if not name.startswith(restore_prefix):
+            raise ValueError(
+                "restore_prefix is '%s' but Parameters name '%s' does not start with '%s'"
+                % (restore_prefix, name, restore_prefix))
+    if arrays is None:
+        arrays = _read(filename)
+    named = {name[len(restore_prefix):]: param for name, param in param_dict.items()}
+    _load_into(named, arrays, filename, ctx, allow_missing, ignore_extra, cast_dtype,
+               dtype_source)
