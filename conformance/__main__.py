@@ -1,0 +1,159 @@
+"""`python -m conformance`: run the clauses against an implementation, print a table.
+
+    python -m conformance                       # keras_defer, every device, ci profile
+    python -m conformance --impl mxnet --clauses DI-05,DI-07 --max-examples 50
+    python -m conformance --report out.json --junit out.xml
+
+Exit status: 0 when every clause passes (or fails as listed in the implementation's
+expected-failures file), 1 otherwise.  A failing clause prints its shrunk example as a
+script to paste and run.
+"""
+
+import argparse
+import json
+import sys
+import time
+from xml.sax.saxutils import escape
+
+from conformance import adapters
+from conformance import clauses as C
+from conformance import machine as M
+from conformance import runner
+
+
+def parse(argv):
+    p = argparse.ArgumentParser(prog="python -m conformance", description=__doc__.split("\n")[0])
+    p.add_argument("--impl", default=None,
+                   help="implementation: keras_defer (default), mxnet, or module:AdapterClass "
+                        "(also env CONFORMANCE_IMPL)")
+    p.add_argument("--device", action="append",
+                   help="device to run on, e.g. cpu(0) (repeatable; default: every device)")
+    p.add_argument("--profile", choices=sorted(runner.PROFILES), default="ci")
+    p.add_argument("--max-examples", type=int, help="examples per clause group")
+    p.add_argument("--steps", type=int, help="max state-machine steps per example")
+    p.add_argument("--clauses", help="comma-separated clause ids or prefixes (DI-05,DI-07)")
+    p.add_argument("--groups", help="comma-separated clause groups (%s)" % ",".join(M.GROUP_RULES))
+    p.add_argument("--expected-failures", help="file of clause ids/patterns expected to fail "
+                   "(default: conformance/expected_failures/<impl>.txt)")
+    p.add_argument("--report", help="write a JSON report here")
+    p.add_argument("--junit", help="write JUnit XML here")
+    p.add_argument("--list", action="store_true", help="list the clauses and exit")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    return p.parse_args(argv)
+
+
+def main(argv=None):
+    import os
+
+    args = parse(argv)
+    if args.list:
+        for c in C.CLAUSES:
+            print("%s  %-10s %s\n       source: %s" % (c.id, c.group, c.statement, c.source))
+        return 0
+    impl = args.impl or os.environ.get("CONFORMANCE_IMPL", "keras_defer")
+    adapter = adapters.load(impl)
+    adapter.ensure_loaded()
+    wanted = C.select(args.clauses)
+    devices = args.device or adapter.devices()
+    if args.groups:
+        groups = [g.strip() for g in args.groups.split(",")]
+    else:
+        wanted_groups = {C.BY_ID[i].group for i in wanted}
+        groups = [g for g in M.GROUP_RULES if g in wanted_groups] if args.clauses else None
+    hyp = runner.hypothesis_settings(args.profile, args.max_examples, args.steps)
+    xfail_path = args.expected_failures or runner.default_expected_failures(adapter.name)
+    expected = runner.read_expected_failures(xfail_path)
+    progress = None if args.quiet else runner.stderr_progress
+    if progress:
+        progress("conformance: %s on %s, profile %s, %d clauses"
+                 % (impl, ", ".join(devices), args.profile, len(wanted)))
+    started = time.time()
+    verdicts = runner.run(adapter, wanted, devices, hyp, groups, progress)
+    elapsed = time.time() - started
+    rows, bad = table(verdicts, wanted, devices, expected)
+    print_table(rows)
+    for row in rows:
+        if row["result"] in ("FAIL", "xfail"):
+            print("\n%s on %s %s: %s" % (row["id"], row["device"],
+                                          "FAILED" if row["result"] == "FAIL" else "(expected failure)",
+                                          row["failure"]["message"]))
+            print("  shrunk example (paste and run):\n")
+            print("    " + row["failure"]["script"].replace("\n", "\n    "))
+    steps = sum(verdicts.steps.values())
+    print("\n%s: %d clauses, %d passed, %d failed, %d expected failures, %d not exercised; "
+          "%d steps in %.1f s" % (impl, len(rows), sum(r["result"] == "pass" for r in rows),
+                                  sum(r["result"] == "FAIL" for r in rows),
+                                  sum(r["result"] == "xfail" for r in rows),
+                                  sum(r["result"] == "not exercised" for r in rows), steps, elapsed))
+    for row in rows:
+        if row["result"] == "XPASS":
+            print("unexpected pass: %s is listed in %s but passed" % (row["id"], xfail_path))
+    if args.report:
+        with open(args.report, "w") as handle:
+            json.dump({"implementation": impl, "devices": devices, "profile": args.profile,
+                       "seconds": round(elapsed, 2), "steps": steps,
+                       "groups": {"%s@%s" % k: {"seconds": round(v, 2),
+                                                "steps": verdicts.steps.get(k, 0)}
+                                  for k, v in verdicts.seconds.items()},
+                       "clauses": rows}, handle, indent=2)
+    if args.junit:
+        write_junit(args.junit, impl, rows, elapsed)
+    return 1 if bad else 0
+
+
+def table(verdicts, wanted, devices, expected):
+    rows, bad = [], False
+    for device in devices:
+        for cid in wanted:
+            clause = C.BY_ID[cid]
+            n = verdicts.examples.get((cid, device), 0)
+            failure = verdicts.failures.get((cid, device))
+            xfail = runner.is_expected(cid, expected)
+            if failure:
+                result = "xfail" if xfail else "FAIL"
+            elif n == 0:
+                result = "not exercised"
+            else:
+                result = "XPASS" if xfail else "pass"
+            bad = bad or result == "FAIL"
+            row = {"id": cid, "group": clause.group, "device": device,
+                   "statement": clause.statement, "source": clause.source,
+                   "examples": n, "result": result}
+            if failure:
+                row["failure"] = {"message": failure[0], "script": failure[1]}
+            rows.append(row)
+    return rows, bad
+
+
+def print_table(rows):
+    width = 78
+    print("\n%-6s %-8s %-*s %8s  %s" % ("clause", "device", width, "statement", "examples", "result"))
+    for r in rows:
+        text = r["statement"]
+        if len(text) > width:
+            text = text[: width - 3] + "..."
+        print("%-6s %-8s %-*s %8d  %s" % (r["id"], r["device"], width, text, r["examples"], r["result"]))
+
+
+def write_junit(path, impl, rows, elapsed):
+    failures = sum(r["result"] == "FAIL" for r in rows)
+    skipped = sum(r["result"] in ("xfail", "not exercised") for r in rows)
+    out = ['<?xml version="1.0" encoding="utf-8"?>',
+           '<testsuite name="conformance.%s" tests="%d" failures="%d" skipped="%d" time="%.2f">'
+           % (escape(impl), len(rows), failures, skipped, elapsed)]
+    for r in rows:
+        name = escape('%s[%s] %s' % (r["id"], r["device"], r["statement"]), {'"': "&quot;"})
+        out.append('  <testcase classname="conformance.%s.%s" name="%s">' % (impl, r["group"], name))
+        if r["result"] == "FAIL":
+            out.append('    <failure message="%s">%s</failure>' % (
+                escape(r["failure"]["message"], {'"': "&quot;"}), escape(r["failure"]["script"])))
+        elif r["result"] in ("xfail", "not exercised"):
+            out.append('    <skipped message="%s"/>' % r["result"])
+        out.append("  </testcase>")
+    out.append("</testsuite>")
+    with open(path, "w") as handle:
+        handle.write("\n".join(out) + "\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""MXNet Gluon 1.9.1: the ground truth.  Imports mxnet lazily."""
+
+from conformance.adapters.base import Adapter
+
+
+class MXNetAdapter(Adapter):
+    name = "mxnet"
+    module = "mxnet"
+    divergences = frozenset()
+
+    def load(self):
+        import mxnet as mx
+        from mxnet import gluon, init
+
+        self.mx = mx
+        self.nn = gluon.nn
+        self.init = init
+        self.initializer_base = init.Initializer
+        self.DeferredInitializationError = gluon.parameter.DeferredInitializationError
+        self.MXNetError = mx.base.MXNetError
+
+    def reset_names(self):
+        self.mx.name.NameManager._current.value = self.mx.name.NameManager()
+
+    def devices(self):
+        return ["cpu(0)"] + ["gpu(%d)" % i for i in range(self.mx.context.num_gpus())]
+
+    def context(self, device):
+        kind, index = device.rstrip(")").split("(")
+        return self.mx.Context(kind, int(index))
+
+    def make_input(self, shape, device):
+        return self.mx.nd.random.uniform(shape=shape, ctx=self.context(device))
+
+    def make_array(self, shape, value, device):
+        return self.mx.nd.full(shape, value, ctx=self.context(device))
+
+    def to_numpy(self, tensor):
+        return tensor.asnumpy()
+
+    def classify(self, exc):
+        text = str(exc)
+        if isinstance(exc, self.DeferredInitializationError):
+            return "deferred"
+        if isinstance(exc, self.MXNetError) and "Shape inconsistent" in text:
+            return "shape_mismatch"
+        if isinstance(exc, ValueError) and "shape cannot be inferred" in text:
+            return "shape_mismatch"
+        if isinstance(exc, AssertionError) and "incompatible" in text:
+            return "shape_mismatch"  # Gluon's bare assert on a contradicting shape
+        if isinstance(exc, (RuntimeError, AssertionError)) and "has not been initialized" in text:
+            return "not_initialized"
+        return None

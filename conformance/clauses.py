@@ -1,0 +1,119 @@
+"""The spec: Gluon 1.9.1's parameter semantics as numbered clauses.
+
+Each clause has an id, a group (the state machine that exercises it most), a one-line
+statement and where it comes from: a section of the chapter (shared/chapter/deferred-init.md,
+'4.3.x' as rendered) or Gluon 1.9.1's source.  The checks in machine.py name these ids.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Clause:
+    id: str
+    group: str
+    statement: str
+    source: str
+
+
+CH = "chapter 4.3"
+P = "Gluon 1.9.1 gluon/parameter.py"
+B = "Gluon 1.9.1 gluon/block.py"
+L = "Gluon 1.9.1 gluon/nn/basic_layers.py"
+
+CLAUSES = [
+    Clause("DI-01", "lifecycle", "Parameters exist as soon as the net is built; unknown dimensions read 0 "
+           "(Dense weight (units, in_units or 0), bias (units,)).", CH + ".1 (collect_params before data)"),
+    Clause("DI-02", "lifecycle", "repr(block) shows 'Dense(None -> units, Activation(act))' / "
+           "'(in -> units, linear)' nested in '(i): ' lines, reflecting the current shapes.",
+           CH + ".1; " + L + " Dense/Sequential.__repr__"),
+    Clause("DI-03", "lifecycle", "repr(collect_params()) is '<prefix> (' + one "
+           "'Parameter NAME (shape=..., dtype=float32)' line per parameter + ')'.",
+           CH + ".1; " + P + " Parameter/ParameterDict.__repr__"),
+    Clause("DI-04", "naming", "Names: per-class global counters (dense0, sequential0, hybridsequential0), "
+           "prefix= verbatim, name_scope() gives parent prefix + local counter; params are prefix+'weight'/'bias'.",
+           B + " _BlockScope.create; chapter 4.3.2 (dense2_weight)"),
+    Clause("DI-05", "naming", "collect_params() lists parameters in structure order, a shared one once; "
+           "collect_params(select) keeps names matching the regular expression (re.match).",
+           B + " Block.collect_params"),
+    Clause("DI-06", "lifecycle", "initialize() initializes at once every parameter whose shape is known "
+           "(biases, layers with in_units), in collect_params order.", CH + ".3; " + P + " Parameter.initialize"),
+    Clause("DI-07", "lifecycle", "initialize() never runs an initializer on an unknown shape: it registers it "
+           "(deferred); data() then raises DeferredInitializationError.", CH + ".2 (no Init line at initialize)"),
+    Clause("DI-08", "lifecycle", "The first forward pass infers every unknown shape along the graph "
+           "(flatten=True: prod of non-batch dims; flatten=False: last dim).", CH + ".1 (shapes after net(x))"),
+    Clause("DI-09", "lifecycle", "The first forward pass runs each pending initializer exactly once, in "
+           "forward order, with the parameter's name and full shape.", CH + ".2 (Init dense2_weight (256, 20))"),
+    Clause("DI-10", "lifecycle", "Later forward passes never re-initialize; values are unchanged.",
+           CH + ".2 (second net(x) prints nothing)"),
+    Clause("DI-11", "reinit", "A second initialize() without force_reinit warns once per initialized "
+           "parameter (\"Parameter 'N' is already initialized, ignoring. ...\") and changes nothing; "
+           "still-deferred ones are re-registered silently.", P + " Parameter.initialize"),
+    Clause("DI-12", "reinit", "initialize(force_reinit=True) re-initializes every known shape at once "
+           "(initializer called again, fresh values) and re-registers unknown ones.", CH + ".3 (force_reinit)"),
+    Clause("DI-13", "lifecycle", "Initializer precedence: a parameter's own initializer (weight_initializer=, "
+           "Dense's 'zeros' bias) wins; the global initializer's _init_weight is called for every parameter "
+           "without one, whatever its suffix; values written into data are the parameter's values.",
+           P + " Parameter.initialize/_finish_deferred_init; init.Initializer.__call__"),
+    Clause("DI-14", "in_units", "Layers given in_units initialize at initialize(); with partial in_units only "
+           "those layers do, the rest wait for the first pass (exercise 1).", CH + ".3, exercise 1"),
+    Clause("DI-15", "in_units", "A wrong in_units raises a shape-mismatch error on the first pass "
+           "(MXNetError/ShapeMismatchError); the next pass with the right input works (exercise 2).",
+           CH + " exercise 2"),
+    Clause("DI-16", "in_units", "After the first pass, an input with another feature size raises a "
+           "shape-mismatch error and changes nothing; the batch size may vary freely (exercise 3).",
+           CH + " exercise 3"),
+    Clause("DI-17", "errors", "data()/grad()/list_ctx() before initialize() raise RuntimeError (not "
+           "initialized); data()/grad() after it and before the first pass raise DeferredInitializationError.",
+           CH + ".1 (net[0].weight.data()); " + P + " _check_and_get"),
+    Clause("DI-18", "errors", "A forward pass before initialize() raises RuntimeError (not initialized) "
+           "and changes nothing.", B + " HybridBlock.forward"),
+    Clause("DI-19", "set_data", "set_data() after initialize() and before the first pass fixes the shape "
+           "and the value; the first pass keeps that value and calls no initializer for it.",
+           P + " Parameter.set_data; chapter 4.3.2 (data/set_data before the first pass)"),
+    Clause("DI-20", "set_data", "set_data() before initialize() raises (not initialized); Gluon has already "
+           "changed the shape (divergence 'set_data_uninitialized_unchanged': nothing changes).",
+           P + " Parameter.set_data (assert after shape setter)"),
+    Clause("DI-21", "set_data", "set_data() with a shape contradicting the known one raises a "
+           "shape-mismatch error and changes nothing.", P + " Parameter.shape setter"),
+    Clause("DI-22", "sharing", "params=other.params shares the same Parameter objects (named after the "
+           "owner); adding one block twice shares it; collect_params lists each once; each is "
+           "initialized once.", B + " Block.__init__(params=); ParameterDict.get"),
+    Clause("DI-23", "hybridize", "hybridize() changes no name, shape, repr, initializer call or error; a "
+           "Sequential whose children are all HybridBlocks warns; a hybridized HybridSequential's "
+           "first pass is one transaction.", B + " HybridBlock.hybridize/_call_cached_op; " + L),
+    Clause("DI-24", "save_load", "save_parameters/load_parameters into a fresh deferred net restores "
+           "shapes and values without calling any initializer; saving a not-initialized net raises.",
+           B + " Block.save_parameters/load_parameters; " + P + " _load_init"),
+    Clause("DI-25", "save_load", "copy.deepcopy of a net before its first pass is an independent net with "
+           "the same names; its first pass leaves the original deferred.", "keras_defer issue 2; Gluon behaviour"),
+    Clause("DI-26", "lifecycle", "Parameters live on the device given to initialize() (list_ctx) and the "
+           "forward pass runs there; every clause runs on every device the backend reports.",
+           P + " Parameter.list_ctx"),
+    Clause("DI-27", "lifecycle", "The forward pass's output shape: flatten=True gives (batch, units); "
+           "flatten=False keeps the leading dims and replaces the last by units.", L + " Dense.hybrid_forward"),
+    Clause("DI-28", "lifecycle", "A forward pass that fails in a later layer: Gluon has initialized the layers "
+           "before it (divergence 'atomic_first_pass': nothing changes).", B + " HybridBlock.forward"),
+]
+
+BY_ID = {c.id: c for c in CLAUSES}
+GROUPS = sorted({c.group for c in CLAUSES})
+
+ERROR_KINDS = {
+    "not_initialized": "RuntimeError: Parameter ... has not been initialized",
+    "deferred": "DeferredInitializationError (a RuntimeError)",
+    "shape_mismatch": "an error naming contradicting shapes (MXNetError 'Shape inconsistent', "
+                      "keras_defer ShapeMismatchError)",
+}
+
+
+def select(spec):
+    """Clause ids from a comma-separated list of ids or prefixes ('DI-05,DI-1')."""
+    if not spec:
+        return [c.id for c in CLAUSES]
+    wanted = [s.strip().upper() for s in spec.split(",") if s.strip()]
+    ids = [c.id for c in CLAUSES if any(c.id == w or c.id.startswith(w) for w in wanted)]
+    unknown = [w for w in wanted if not any(i.startswith(w) for i in ids)]
+    if unknown:
+        raise ValueError("unknown clause(s): %s" % ", ".join(unknown))
+    return ids

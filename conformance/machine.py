@@ -1,0 +1,397 @@
+"""The stateful test: the user's moves as rules, implementation vs model after each.
+
+`make_machine(group)` gives a RuleBasedStateMachine for one clause group.  Every check
+names the clause it verifies (clauses.py); a failing check raises ClauseFailure with the
+clause id and a pasteable script of the moves so far.  Checks of clauses outside
+RUN.enabled abort the example instead (hypothesis `reject`), so a selection of clauses is
+judged only on its own clauses.
+"""
+
+import copy
+import math
+import warnings
+
+import numpy as np
+from hypothesis import note, reject
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+
+from conformance import arch as A
+from conformance import recording, strategies
+from conformance.model import UNIFORM, World
+
+
+class ClauseFailure(AssertionError):
+    def __init__(self, clause, message, script):
+        super().__init__("%s: %s" % (clause, message))
+        self.clause = clause
+        self.message = message
+        self.script = script
+
+
+class Run:
+    """What the current run tests, and what it has seen (shared with the runner)."""
+
+    def __init__(self, adapter, device="cpu(0)", enabled=None):
+        self.adapter = adapter
+        self.device = device
+        self.enabled = set(enabled) if enabled is not None else None
+        self.examples = {}      # clause -> examples that exercised it
+        self.steps = 0
+        self.last_failure = None
+
+
+RUN = None
+
+# Which moves each group's machine makes (build, initialize, forward, read are always on).
+GROUP_RULES = {
+    "lifecycle": set(),
+    "naming": {"select"},
+    "reinit": set(),
+    "in_units": set(),
+    "errors": set(),
+    "set_data": {"set_data"},
+    "sharing": {"select"},
+    "hybridize": {"hybridize"},
+    "save_load": {"save_load", "deepcopy"},
+}
+
+
+def _kind(adapter, exc):
+    kind = adapter.classify(exc)
+    return kind if kind else "unexpected %s: %s" % (type(exc).__name__, str(exc)[:200])
+
+
+class ConformanceMachine(RuleBasedStateMachine):
+    group = "lifecycle"
+    moves = frozenset()
+    sharing = None
+
+    def __init__(self):
+        super().__init__()
+        self.adapter = RUN.adapter
+        self.adapter.ensure_loaded()
+        self.device = RUN.device
+        self.world = World(self.adapter.divergences)
+        self.adapter.reset_names()
+        recording.reset()
+        self.exercised = set()
+        self.script = self.adapter.script_header()
+        self.context = "DI-01"
+        self.passed_once = False
+        self.net = self.model = None
+        self.arch = None
+        self.width = 1
+
+    # -- helpers ----------------------------------------------------------------------------
+    def line(self, text):
+        self.script.append(text)
+
+    def check(self, clause, ok, message):
+        self.exercised.add(clause)
+        if ok:
+            return
+        if RUN.enabled is not None and clause not in RUN.enabled:
+            reject()
+        script = "\n".join(self.script + ["# expected: " + message.replace("\n", "\n# ")])
+        RUN.last_failure = (clause, message, script)
+        raise ClauseFailure(clause, message, script)
+
+    def call(self, fn, *args):
+        """(result, error kind or None, warnings) of an implementation call."""
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                result, kind = fn(*args), None
+            except Exception as exc:  # noqa: BLE001 - every error is an observable
+                result, kind = None, _kind(self.adapter, exc)
+        seen = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+        return result, kind, seen
+
+    def new_calls(self, start):
+        return recording.CALLS[start:]
+
+    def _build(self, arch):
+        net, kind, _ = self.call(self.adapter.build, arch)
+        self.check("DI-01", kind is None, "building the net raises nothing (got %s)" % kind)
+        return net
+
+    # -- moves ------------------------------------------------------------------------------
+    @initialize(design=st.deferred(lambda: strategies.architectures()))
+    def build_first(self, design):
+        self.build(design)
+
+    def build(self, design):
+        arch, width = design
+        if self.sharing is not None and self.arch is None:
+            pass
+        self.arch, self.width = arch, width
+        for text in A.source_lines(arch):
+            self.line(text)
+        note("built %r" % (arch,))
+        self.net = self._build(arch)
+        self.model = self.world.build(arch)
+        self.passed_once = False
+        self.context = "DI-01"
+        self.compare_structure("DI-01")
+
+    @rule(design=st.deferred(lambda: strategies.architectures()))
+    def rebuild(self, design):
+        self.build(design)
+
+    @rule(initializer=st.sampled_from(["recording", "recording", "default"]),
+          force_reinit=st.booleans())
+    def initialize(self, initializer, force_reinit):
+        args = ["init=Recording()"] if initializer == "recording" else []
+        if force_reinit:
+            args.append("force_reinit=True")
+        self.line("net.initialize(%s)" % ", ".join(args))
+        before = {n: (p.data is not None) for n, p in self.model.params.items()}
+        start = len(recording.CALLS)
+        expected = self.model.initialize(initializer, force_reinit, self.device)
+        _, kind, seen = self.call(self.adapter.initialize, self.net, initializer,
+                                  force_reinit, self.device)
+        calls = self.new_calls(start)
+        again = any(before.values())
+        clause = "DI-12" if force_reinit else ("DI-11" if again else "DI-06")
+        self.context = clause
+        self.check(clause, kind is None, "initialize() raises nothing (got %s)" % kind)
+        unknown = [c for c in calls if 0 in c[1]]
+        self.check("DI-07", not unknown, "no initializer call on an unknown shape; got %s" % unknown)
+        if any(self.model.params[n].shape[1:2] != (0,) and n.endswith("weight")
+               for n in self.model.params) and not again:
+            self.check("DI-14", calls == expected.calls,
+                       "initialize() calls %s, got %s" % (expected.calls, calls))
+        self.check(clause, calls == expected.calls,
+                   "initialize() calls %s, got %s" % (expected.calls, calls))
+        self.check("DI-11" if not force_reinit else clause, seen == expected.warnings,
+                   "initialize() warns %s, got %s" % (expected.warnings, seen))
+
+    @rule(data=st.data())
+    def forward(self, data):
+        first = self.first_dense()
+        flatten = first.flatten if first else True
+        features = self.expected_features()
+        shape = data.draw(strategies.input_shapes(features, flatten), label="input shape")
+        self.line("y = net(nd.random.uniform(shape=%r))" % (shape,))
+        pending = any(p.deferred for p in self.model.params.values())
+        had_pass = self.passed_once
+        start = len(recording.CALLS)
+        expected = self.model.forward(shape)
+        out, kind, _ = self.call(self.adapter.forward, self.net, shape, self.device)
+        calls = self.new_calls(start)
+        if expected.error == "not_initialized":
+            clause = "DI-18"
+        elif expected.error == "shape_mismatch":
+            clause = "DI-16" if had_pass else "DI-15"
+        elif pending:
+            clause = "DI-09"
+        else:
+            clause = "DI-10"
+        self.context = clause
+        self.check(clause, kind == expected.error,
+                   "net(x) with x.shape=%s raises %s; got %s" % (shape, expected.error, kind))
+        if expected.error:
+            clause = "DI-28"  # what a failing pass leaves behind
+            self.context = clause
+        self.check(clause, calls == expected.calls,
+                   "net(x) calls the initializer %s; got %s" % (expected.calls, calls))
+        if expected.error is None:
+            self.passed_once = True
+            self.line("print(y.shape)  # %s" % (expected.output_shape,))
+            self.check("DI-27", out == expected.output_shape,
+                       "output shape %s; got %s" % (expected.output_shape, out))
+            if pending:
+                self.compare_structure("DI-08")
+
+    @rule(data=st.data(), what=st.sampled_from(["data", "data", "grad", "list_ctx"]))
+    def read(self, data, what):
+        name = data.draw(st.sampled_from(self.model.collect_params()), label="param")
+        self.line("net.collect_params()[%r].%s()" % (name, what))
+        expected = self.model.data(name)
+        if what == "list_ctx" and expected == "deferred":
+            expected = None
+        fn = {"data": self.adapter.data, "grad": self.adapter.grad,
+              "list_ctx": lambda net, name, device: self.adapter.list_ctx(net, name)}[what]
+        result, kind, _ = self.call(fn, self.net, name, self.device)
+        self.check("DI-17", kind == expected, "%s.%s() raises %s; got %s"
+                   % (name, what, expected, kind))
+        if what == "list_ctx" and expected is None:
+            want = self.model.list_ctx(name)
+            self.check("DI-26", result == want, "%s.list_ctx() is %s; got %s" % (name, want, result))
+
+    @precondition(lambda self: "set_data" in self.moves)
+    @rule(data=st.data(), fits=st.integers(0, 4))
+    def set_data(self, data, fits):
+        name = data.draw(st.sampled_from(self.model.collect_params()), label="param")
+        known = self.model.params[name].shape
+        if fits:
+            shape = tuple(d if d else data.draw(st.integers(1, 6), label="dim") for d in known)
+        else:
+            shape = tuple(d + 1 for d in known)
+        value = 100.0 + len(self.script)
+        self.line("net.collect_params()[%r].set_data(nd.ones(%r) * %r)" % (name, shape, value))
+        expected = self.model.set_data(name, shape, value)
+        _, kind, _ = self.call(self.adapter.set_data, self.net, name, shape, value, self.device)
+        clause = {"shape_mismatch": "DI-21", "not_initialized": "DI-20"}.get(expected.error, "DI-19")
+        self.context = clause
+        self.check(clause, kind == expected.error,
+                   "set_data(%s) on %s raises %s; got %s" % (shape, name, expected.error, kind))
+        self.compare_structure(clause)
+
+    @precondition(lambda self: "select" in self.moves)
+    @rule(data=st.data())
+    def select(self, data):
+        names = self.model.collect_params()
+        pattern = data.draw(st.sampled_from(
+            [".*weight", ".*bias", names[0][:6] + ".*", ".*_dense1_.*", "dense0_.*"]), label="select")
+        self.line("print(net.collect_params(%r))" % pattern)
+        table, kind, _ = self.call(self.adapter.param_table, self.net, pattern)
+        want = self.model.param_table(pattern)
+        self.check("DI-05", kind is None and table == want,
+                   "collect_params(%r) is %s; got %s" % (pattern, want, table if kind is None else kind))
+        text, _, _ = self.call(self.adapter.params_repr, self.net, pattern)
+        want_text = self.model.params_repr(pattern)
+        self.check("DI-03", text == want_text, "repr:\n%s\ngot:\n%s" % (want_text, text))
+
+    @precondition(lambda self: "hybridize" in self.moves)
+    @rule()
+    def hybridize(self):
+        self.line("net.hybridize()")
+        expected = self.model.hybridize()
+        _, kind, seen = self.call(self.adapter.hybridize, self.net)
+        self.context = "DI-23"
+        self.check("DI-23", kind is None, "hybridize() raises nothing; got %s" % kind)
+        self.check("DI-23", seen == expected.warnings,
+                   "hybridize() warns %s; got %s" % (expected.warnings, seen))
+
+    @precondition(lambda self: "save_load" in self.moves)
+    @rule()
+    def save_load(self):
+        self.line("net.save_parameters('net.params')")
+        expected = self.model.save()
+        fresh_model = None
+        if expected.error is None:
+            fresh_model = self.world.build(self.arch)
+        fresh, kind, _ = self.call(self.adapter.build, self.arch)
+        self.check("DI-24", kind is None, "building a fresh net raises nothing; got %s" % kind)
+        start = len(recording.CALLS)
+        _, kind, _ = self.call(self.adapter.save_load, self.net, fresh, self.device)
+        self.context = "DI-24"
+        if expected.error is not None:
+            # the fresh net still consumed names: mirror it in the model
+            self.world.build(self.arch)
+            self.check("DI-24", kind is not None,
+                       "save_parameters() of a net with %s parameters raises" % expected.error)
+            return
+        for text in A.source_lines(self.arch):
+            self.line(text)
+        self.line("net.load_parameters('net.params')")
+        self.check("DI-24", kind is None, "save/load raises nothing; got %s" % kind)
+        load = fresh_model.load(expected.saved, self.device)
+        self.check("DI-24", load.error is None and not self.new_calls(start),
+                   "loading calls no initializer; got %s" % self.new_calls(start))
+        self.net, self.model = fresh, fresh_model
+        self.compare_structure("DI-24")
+
+    @precondition(lambda self: "deepcopy" in self.moves)
+    @rule(data=st.data())
+    def deepcopy(self, data):
+        if any(p.data is not None for p in self.model.params.values()):
+            return
+        self.line("twin = copy.deepcopy(net)")
+        twin, kind, _ = self.call(self.adapter.deepcopy, self.net)
+        self.check("DI-25", kind is None, "deepcopy raises nothing; got %s" % kind)
+        twin_model = self.model.clone()
+        table, _, _ = self.call(self.adapter.param_table, twin)
+        self.check("DI-25", table == twin_model.param_table(),
+                   "the copy's table is %s; got %s" % (twin_model.param_table(), table))
+        first = self.first_dense()
+        shape = (2, self.expected_features()) if first and first.flatten else None
+        if shape is None:
+            return
+        self.line("twin(nd.random.uniform(shape=%r))" % (shape,))
+        start = len(recording.CALLS)
+        expected = twin_model.forward(shape)
+        _, kind, _ = self.call(self.adapter.forward, twin, shape, self.device)
+        self.check("DI-25", kind == expected.error and self.new_calls(start) == expected.calls,
+                   "the copy's first pass raises %s and calls %s; got %s and %s"
+                   % (expected.error, expected.calls, kind, self.new_calls(start)))
+        self.context = "DI-25"
+
+    # -- the invariant ------------------------------------------------------------------------
+    @invariant()
+    def matches_model(self):
+        if self.net is None:
+            return
+        self.compare_structure(self.context)
+        RUN.steps += 1
+
+    def compare_structure(self, context):
+        model, adapter = self.model, self.adapter
+        table, kind, _ = self.call(adapter.param_table, self.net)
+        want = model.param_table()
+        if kind is not None:
+            self.check(context, False, "collect_params() raises nothing; got %s" % kind)
+        names, want_names = [n for n, _ in table], [n for n, _ in want]
+        self.check("DI-04", sorted(names) == sorted(want_names),
+                   "parameter names %s; got %s" % (want_names, names))
+        self.check("DI-22" if self.shares() else "DI-05", names == want_names,
+                   "collect_params order %s; got %s" % (want_names, names))
+        shape_clause = "DI-01" if context == "DI-01" else context
+        self.check(shape_clause, table == want, "parameter shapes %s; got %s" % (want, table))
+        text, _, _ = self.call(adapter.block_repr, self.net)
+        self.check("DI-02", text == model.block_repr(),
+                   "repr(net):\n%s\ngot:\n%s" % (model.block_repr(), text))
+        text, _, _ = self.call(adapter.params_repr, self.net)
+        self.check("DI-03", text == model.params_repr(),
+                   "repr(net.collect_params()):\n%s\ngot:\n%s" % (model.params_repr(), text))
+        for name in want_names:
+            p = model.params[name]
+            expected = model.data(name)
+            value, kind, _ = self.call(adapter.data, self.net, name, self.device)
+            clause = "DI-17" if context in ("DI-01",) else context
+            self.check(clause, kind == expected, "%s.data() raises %s; got %s" % (name, expected, kind))
+            if expected is None and p.data != UNIFORM:
+                ok = value is not None and np.asarray(value).size == math.prod(p.shape) and \
+                    bool(np.all(np.asarray(value) == p.data))
+                got = None if value is None else np.unique(np.asarray(value))[:4]
+                self.check("DI-13" if context in ("DI-06", "DI-01") else context, ok,
+                           "%s holds %s everywhere; got %s" % (name, p.data, got))
+            if expected is None or expected == "deferred":
+                ctx, kind, _ = self.call(adapter.list_ctx, self.net, name)
+                self.check("DI-26", ctx == [p.ctx], "%s.list_ctx() is %s; got %s"
+                           % (name, [p.ctx], ctx if kind is None else kind))
+
+    def shares(self):
+        return any(isinstance(n, A.Reuse) or (isinstance(n, A.Dense) and n.share is not None)
+                   for n in A.walk(self.arch))
+
+    def first_dense(self):
+        units = self.model._units(self.model.root, False)
+        for unit in units:
+            for i in unit:
+                return self.model.dense[i]
+        return None
+
+    def expected_features(self):
+        first = self.first_dense()
+        if first is None:
+            return self.width
+        known = self.model.params[first.weight].shape[1]
+        return known or self.width
+
+    def teardown(self):
+        for clause in self.exercised:
+            RUN.examples[clause] = RUN.examples.get(clause, 0) + 1
+
+
+def make_machine(group):
+    moves = frozenset(GROUP_RULES[group])
+    sharing = True if group == "sharing" else None
+    name = "Conformance_%s" % group
+    attrs = {"group": group, "moves": moves, "sharing": sharing}
+    if sharing:
+        attrs["build_first"] = initialize(design=strategies.architectures(sharing=True))(
+            lambda self, design: self.build(design))
+    return type(name, (ConformanceMachine,), attrs)

@@ -1,0 +1,128 @@
+"""Runs clause groups against an implementation and collects a verdict per clause."""
+
+import fnmatch
+import os
+import sys
+import time
+
+from hypothesis import HealthCheck, Verbosity, settings
+from hypothesis.errors import Flaky
+from hypothesis.stateful import run_state_machine_as_test
+
+from conformance import clauses as C
+from conformance import machine as M
+
+PROFILES = {
+    # fast, derandomized (same examples every run), no deadlines: used by CI
+    "ci": dict(max_examples=12, stateful_step_count=10, derandomize=True),
+    "dev": dict(max_examples=60, stateful_step_count=15),
+    "thorough": dict(max_examples=250, stateful_step_count=25),
+}
+
+
+def hypothesis_settings(profile="ci", max_examples=None, steps=None, quiet=True):
+    kwargs = dict(PROFILES[profile])
+    if quiet:
+        kwargs["verbosity"] = Verbosity.quiet
+    if max_examples is not None:
+        kwargs["max_examples"] = max_examples
+    if steps is not None:
+        kwargs["stateful_step_count"] = steps
+    return settings(deadline=None, database=None, print_blob=False, report_multiple_bugs=False,
+                    suppress_health_check=list(HealthCheck), **kwargs)
+
+
+def register_profiles():
+    for name in PROFILES:
+        settings.register_profile("conformance-" + name, hypothesis_settings(name))
+
+
+def read_expected_failures(path):
+    """Clause ids or fnmatch patterns, one per line; '#' starts a comment."""
+    if not path or not os.path.exists(path):
+        return []
+    out = []
+    with open(path) as handle:
+        for line in handle:
+            line = line.split("#", 1)[0].strip()
+            if line:
+                out.append(line)
+    return out
+
+
+def default_expected_failures(impl):
+    here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "expected_failures")
+    return os.path.join(here, "%s.txt" % impl)
+
+
+def is_expected(clause, patterns):
+    return any(fnmatch.fnmatch(clause, p) for p in patterns)
+
+
+class Verdicts:
+    """Per clause and device: examples that exercised it and the failure if any."""
+
+    def __init__(self):
+        self.examples = {}   # (clause, device) -> int
+        self.failures = {}   # (clause, device) -> (message, script)
+        self.steps = {}      # (group, device) -> state-machine steps
+        self.seconds = {}    # (group, device) -> float
+
+
+def run_group(adapter, group, device, wanted, hyp_settings, verdicts, progress=None):
+    """Run one group's machine until every wanted clause has a verdict."""
+    started = time.time()
+    disabled = set()
+    candidates = set(wanted)
+    for _ in range(len(C.CLAUSES)):
+        enabled = candidates - disabled
+        if not enabled:
+            break
+        M.RUN = run = M.Run(adapter, device, enabled)
+        run.progress = progress
+        failure = None
+        try:
+            run_state_machine_as_test(M.make_machine(group), settings=hyp_settings)
+        except M.ClauseFailure as exc:
+            failure = (exc.clause, exc.message, exc.script)
+        except Flaky as exc:
+            last = run.last_failure
+            failure = (last[0] if last else "DI-01", "flaky: %s" % exc, last[2] if last else "")
+        except Exception as exc:  # noqa: BLE001 - a crash is a failure of the move's clause
+            last = run.last_failure
+            script = last[2] if last else ""
+            failure = ("DI-01", "%s: %s" % (type(exc).__name__, exc), script)
+        for clause, n in run.examples.items():
+            key = (clause, device)
+            verdicts.examples[key] = verdicts.examples.get(key, 0) + n
+        verdicts.steps[(group, device)] = verdicts.steps.get((group, device), 0) + run.steps
+        if failure is None:
+            break
+        clause = failure[0]
+        verdicts.failures.setdefault((clause, device), failure[1:])
+        if clause in disabled:
+            break
+        disabled.add(clause)
+        if progress:
+            progress("    %s fails in group %s; re-running without it" % (clause, group))
+    verdicts.seconds[(group, device)] = time.time() - started
+
+
+def run(adapter, wanted, devices, hyp_settings, groups=None, progress=None):
+    verdicts = Verdicts()
+    groups = groups or list(M.GROUP_RULES)
+    for device in devices:
+        for i, group in enumerate(groups):
+            if progress:
+                progress("[%s] group %d/%d %-10s ..." % (device, i + 1, len(groups), group))
+            run_group(adapter, group, device, wanted, hyp_settings, verdicts, progress)
+            if progress:
+                progress("[%s]   %-10s %5.1f s, %d steps" % (
+                    device, group, verdicts.seconds[(group, device)],
+                    verdicts.steps.get((group, device), 0)))
+    return verdicts
+
+
+def stderr_progress(message):
+    sys.stderr.write(message + "\n")
+    sys.stderr.flush()
