@@ -23,6 +23,7 @@ import os
 import secrets
 import zipfile
 
+import keras
 import numpy as np
 
 from keras_defer import first_pass, keras_compat
@@ -141,13 +142,18 @@ def _unready_message(named, what):
     return message, (RuntimeError if never else DeferredInitializationError)
 
 
+def _host(variable):
+    """A NumPy copy of a variable's value (never a view of its buffer)."""
+    return np.array(variable.numpy(), copy=True)
+
+
 def _snapshot(named, what):
     """Host copies of every value, taken under the lock (a consistent set of weights)."""
     with first_pass.exclusive():
         message, error = _unready_message(named, what)
         if message:
             raise error(message)
-        return {n: np.array(p.variable, copy=True) for n, p in named.items()}
+        return {n: _host(p.variable) for n, p in named.items()}
 
 
 def _check_names(names, what):
@@ -331,7 +337,7 @@ def _apply(plan, ctx):
     try:
         for param, value, shape, dtype in plan:
             old_value = (None if param.variable is None
-                         else np.array(param.variable, copy=True))
+                         else _host(param.variable))
             undo.append((param, param._dtype, param._state(), old_value))
             if np.dtype(param.dtype) != dtype:  # dtype_source='saved': a new variable
                 param._dtype = dtype.name
