@@ -159,7 +159,7 @@ class Parameter:
         self._grad_req = req
         if self.variable is not None:
             self.variable.trainable = req != "null"
-            self._grad = None if req == "null" else keras.ops.zeros(self._shape, self._keras_dtype)
+        self._grad = None
 
     @property
     def allow_deferred_init(self):
@@ -257,9 +257,7 @@ class Parameter:
                 trainable=self._grad_req != "null", device=ctx[0].keras_device,
             )
         self._ctx_list = ctx
-        self._grad = (
-            None if self._grad_req == "null" else keras.ops.zeros(self._shape, self._keras_dtype)
-        )
+        self._grad = None  # allocated on first use: most nets never read it
 
     # -- data access ---------------------------------------------------------------
     def _check_initialized(self):
@@ -280,20 +278,21 @@ class Parameter:
 
     def grad(self, ctx=None):
         """The gradient buffer (zeros until a trainer writes it)."""
-        if self.variable is not None and self._grad is None:
+        if self.variable is not None and self._grad_req == "null":
             raise RuntimeError(
                 "Cannot get gradient array for Parameter '%s' because grad_req='null'"
                 % self._name
             )
         self._check_initialized()
+        if self._grad is None:
+            self._grad = keras.ops.zeros(self._shape, self._keras_dtype)
         return self._grad
 
     def list_grad(self):
         return [self.grad()]
 
     def zero_grad(self):
-        if self._grad is not None:
-            self._grad = keras.ops.zeros(self._shape, self._keras_dtype)
+        self._grad = None  # reads as zeros on next use
 
     def list_ctx(self):
         if self.variable is None:
