@@ -27,6 +27,12 @@ class Recorder(init.Initializer):
         self._lock = threading.Lock()
         self._count = 0
 
+    def arm(self, k):
+        """Fail on the ``k``-th call from now (1-based), once."""
+        with self._lock:
+            self.fail_at = self._count + k
+            self.calls.clear()
+
     def _init_weight(self, name, data):
         with self._lock:
             self._count += 1
