@@ -222,14 +222,26 @@ class _Conv(HybridBlock):
             y = keras.ops.concatenate([self._compute(a, k) for a, k in zip(xs, ks)], axis=-1)
         if self.bias is not None:
             y = y + self.bias.variable
-        y = _from_channels_last(y, self._layout)
         if self.act is not None:
+            # Elementwise, so apply it before transposing back: the transposes of
+            # consecutive channels-first layers then meet and TF's graph optimizer
+            # cancels them.
             y = self.act(y)
-        return y
+        return _from_channels_last(y, self._layout)
+
+    def _same_padding(self):
+        """True when Gluon's symmetric padding is exactly Keras's 'same' (stride 1)."""
+        return all(
+            s == 1 and (d * (k - 1)) % 2 == 0 and p == d * (k - 1) // 2
+            for k, s, p, d in zip(self._kernel, self._strides, self._padding, self._dilation)
+        )
 
     def _compute(self, x, kernel):
-        x = _pad_spatial(x, self._padding, self._padding)
         strides, dilation = self._strides, self._dilation
+        if any(self._padding) and self._same_padding():
+            return keras.ops.conv(x, kernel, strides=1, padding="same",
+                                  data_format="channels_last", dilation_rate=dilation)
+        x = _pad_spatial(x, self._padding, self._padding)
         if any(s > 1 for s in strides) and any(d > 1 for d in dilation):
             # TensorFlow refuses strides and dilation together: convolve densely and
             # subsample, which is the same for a 'valid' convolution.
