@@ -335,18 +335,19 @@ class Parameter:
     def cast(self, dtype):
         """Change the dtype (and the variable's, if it exists)."""
         np.dtype(dtype)
-        self._dtype = dtype
-        if self.variable is not None:
-            value = keras.ops.cast(self.variable.value, np.dtype(dtype).name)
-            keras_compat.untrack_variable(self._owners, self.variable)
-            self.variable = None
-            self._store(value, self._ctx_list)
+        with first_pass.lock():
+            self._dtype = dtype
+            if self.variable is not None:
+                value = keras.ops.cast(self.variable.value, np.dtype(dtype).name)
+                keras_compat.untrack_variable(self._owners, self.variable)
+                self.variable = None
+                self._store(value, self._ctx_list)
 
     def reset_ctx(self, ctx):
         ctx = as_context_list(ctx)
         if self.variable is not None:
-            value = self.variable.value
-            self._store(value, ctx)
+            with first_pass.lock():
+                self._store(self.variable.value, ctx)
         elif self.pending is not None:
             self.pending = self.pending._replace(ctx=ctx)
         else:
