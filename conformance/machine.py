@@ -80,6 +80,7 @@ class ConformanceMachine(RuleBasedStateMachine):
         self.context = "DI-01"
         self.passed_once = False
         self.net = self.model = None
+        self.moves_on_net = 0
         self.arch = None
         self.width = 1
 
@@ -117,9 +118,12 @@ class ConformanceMachine(RuleBasedStateMachine):
         return net
 
     # -- moves ------------------------------------------------------------------------------
-    @initialize(design=st.deferred(lambda: strategies.architectures()))
-    def build_first(self, design):
+    @initialize(design=st.deferred(lambda: strategies.architectures()),
+                then_initialize=st.sampled_from([True, True, False]))
+    def build_first(self, design, then_initialize):
         self.build(design)
+        if then_initialize:  # most users initialize right away: reach the first pass often
+            self.initialize("recording", False)
 
     def build(self, design):
         arch, width = design
@@ -132,9 +136,11 @@ class ConformanceMachine(RuleBasedStateMachine):
         self.net = self._build(arch)
         self.model = self.world.build(arch)
         self.passed_once = False
+        self.moves_on_net = 0
         self.context = "DI-01"
         self.compare_structure("DI-01")
 
+    @precondition(lambda self: self.moves_on_net >= 4)
     @rule(design=st.deferred(lambda: strategies.architectures()))
     def rebuild(self, design):
         self.build(design)
@@ -199,10 +205,16 @@ class ConformanceMachine(RuleBasedStateMachine):
         if expected.error is None:
             self.passed_once = True
             self.line("print(y.shape)  # %s" % (expected.output_shape,))
-            self.check("DI-27", out == expected.output_shape,
-                       "output shape %s; got %s" % (expected.output_shape, out))
+            out_shape, out_device = out
+            self.check("DI-27", out_shape == expected.output_shape,
+                       "output shape %s; got %s" % (expected.output_shape, out_shape))
+            self.check("DI-26", out_device == self.device,
+                       "the output lives on %s; got %s" % (self.device, out_device))
             if pending:
                 self.compare_structure("DI-08")
+
+    # the first pass is where most clauses live: make it twice as likely as other moves
+    forward_again = forward
 
     @rule(data=st.data(), what=st.sampled_from(["data", "data", "grad", "list_ctx"]))
     def read(self, data, what):
@@ -325,6 +337,7 @@ class ConformanceMachine(RuleBasedStateMachine):
         if self.net is None:
             return
         self.compare_structure(self.context)
+        self.moves_on_net += 1
         RUN.steps += 1
 
     def compare_structure(self, context):
@@ -358,6 +371,10 @@ class ConformanceMachine(RuleBasedStateMachine):
                 got = None if value is None else np.unique(np.asarray(value))[:4]
                 self.check("DI-13" if context in ("DI-06", "DI-01") else context, ok,
                            "%s holds %s everywhere; got %s" % (name, p.data, got))
+            if expected is None:
+                where, kind, _ = self.call(adapter.data_device, self.net, name, self.device)
+                self.check("DI-26", where == p.ctx, "%s.data() lives on %s; got %s"
+                           % (name, p.ctx, where if kind is None else kind))
             if expected is None or expected == "deferred":
                 ctx, kind, _ = self.call(adapter.list_ctx, self.net, name)
                 self.check("DI-26", ctx == [p.ctx], "%s.list_ctx() is %s; got %s"
@@ -386,12 +403,29 @@ class ConformanceMachine(RuleBasedStateMachine):
             RUN.examples[clause] = RUN.examples.get(clause, 0) + 1
 
 
+# Groups whose architectures lean towards what their clauses are about.
+DESIGNS = {
+    "sharing": strategies.architectures(sharing=True),
+    "in_units": strategies.architectures(modes=("some", "all", "wrong")),
+    "naming": strategies.architectures(prefixes=True, max_layers=6),
+}
+
+
+def _build_first(self, design, then_initialize):
+    self.build(design)
+    if then_initialize:
+        self.initialize("recording", False)
+
+
 def make_machine(group):
     moves = frozenset(GROUP_RULES[group])
     sharing = True if group == "sharing" else None
     name = "Conformance_%s" % group
     attrs = {"group": group, "moves": moves, "sharing": sharing}
-    if sharing:
-        attrs["build_first"] = initialize(design=strategies.architectures(sharing=True))(
-            lambda self, design: self.build(design))
+    designs = DESIGNS.get(group)
+    if designs is not None:
+        attrs["build_first"] = initialize(design=designs, then_initialize=st.sampled_from([True, True, False]))(
+            _build_first)
+        attrs["rebuild"] = precondition(lambda self: self.moves_on_net >= 4)(
+            rule(design=designs)(lambda self, design: self.build(design)))
     return type(name, (ConformanceMachine,), attrs)

@@ -5,7 +5,7 @@ import os
 import sys
 import time
 
-from hypothesis import HealthCheck, Verbosity, settings
+from hypothesis import HealthCheck, Phase, Verbosity, settings
 from hypothesis.errors import Flaky
 from hypothesis.stateful import run_state_machine_as_test
 
@@ -20,8 +20,10 @@ PROFILES = {
 }
 
 
-def hypothesis_settings(profile="ci", max_examples=None, steps=None, quiet=True):
+def hypothesis_settings(profile="ci", max_examples=None, steps=None, quiet=True, shrink=True):
     kwargs = dict(PROFILES[profile])
+    if not shrink:
+        kwargs["phases"] = [Phase.explicit, Phase.reuse, Phase.generate]
     if quiet:
         kwargs["verbosity"] = Verbosity.quiet
     if max_examples is not None:
@@ -69,8 +71,10 @@ class Verdicts:
         self.seconds = {}    # (group, device) -> float
 
 
-def run_group(adapter, group, device, wanted, hyp_settings, verdicts, progress=None):
-    """Run one group's machine until every wanted clause has a verdict."""
+def run_group(adapter, group, device, wanted, hyp_settings, verdicts, progress=None,
+              rerun=True):
+    """Run one group's machine until every wanted clause has a verdict (rerun=False:
+    stop at the first failure)."""
     started = time.time()
     disabled = set()
     candidates = set(wanted)
@@ -100,7 +104,7 @@ def run_group(adapter, group, device, wanted, hyp_settings, verdicts, progress=N
             break
         clause = failure[0]
         verdicts.failures.setdefault((clause, device), failure[1:])
-        if clause in disabled:
+        if clause in disabled or not rerun:
             break
         disabled.add(clause)
         if progress:

@@ -85,8 +85,17 @@ class Adapter:
             kwargs["init"] = self.Recording()
         net.initialize(**kwargs)
 
+    def device_of(self, tensor):
+        """'cpu(0)'-style name of the device holding `tensor`."""
+        raise NotImplementedError
+
     def forward(self, net, shape, device):
-        return self.shape_of(net(self.make_input(shape, device)))
+        """(output shape, device of the output)."""
+        out = net(self.make_input(shape, device))
+        return self.shape_of(out), self.device_of(out)
+
+    def data_device(self, net, name, device):
+        return self.device_of(self.param(net, name).data(self.context(device)))
 
     def param_table(self, net, select=None):
         params = net.collect_params(select) if select is not None else net.collect_params()

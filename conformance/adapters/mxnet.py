@@ -38,6 +38,9 @@ class MXNetAdapter(Adapter):
     def to_numpy(self, tensor):
         return tensor.asnumpy()
 
+    def device_of(self, tensor):
+        return str(tensor.context)
+
     def classify(self, exc):
         text = str(exc)
         if isinstance(exc, self.DeferredInitializationError):

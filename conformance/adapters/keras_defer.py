@@ -1,0 +1,59 @@
+"""keras_defer (Gluon's parameter semantics on Keras 3).  Imports keras_defer lazily."""
+
+import numpy as np
+
+from conformance.adapters.base import Adapter
+
+
+class KerasDeferAdapter(Adapter):
+    name = "keras_defer"
+    module = "keras_defer"
+    # docs/divergences.md #1 and #2 (keras_defer)
+    divergences = frozenset({"atomic_first_pass", "set_data_uninitialized_unchanged"})
+
+    def load(self):
+        import keras_defer
+        from keras_defer import init, nd, naming
+        from keras_defer.gluon import nn
+
+        self.kd = keras_defer
+        self.nn = nn
+        self.init = init
+        self.nd = nd
+        self.naming = naming
+        self.initializer_base = init.Initializer
+
+    def reset_names(self):
+        self.naming.reset_counters()
+
+    def devices(self):
+        return ["cpu(0)"] + ["gpu(%d)" % i for i in range(self.kd.num_gpus())]
+
+    def context(self, device):
+        kind, index = device.rstrip(")").split("(")
+        return self.kd.Context(kind, int(index))
+
+    def make_input(self, shape, device):
+        return self.nd.random.uniform(shape=shape, ctx=self.context(device))
+
+    def make_array(self, shape, value, device):
+        return self.nd.full(shape, value, ctx=self.context(device))
+
+    def to_numpy(self, tensor):
+        return np.asarray(tensor)
+
+    def device_of(self, tensor):
+        device = getattr(tensor, "device", None)
+        if device is None and hasattr(tensor, "value"):
+            device = tensor.value.device
+        return repr(self.kd.Context.from_device_string(device))
+
+    def classify(self, exc):
+        errors = self.kd.errors
+        if isinstance(exc, errors.DeferredInitializationError):
+            return "deferred"
+        if isinstance(exc, errors.ShapeMismatchError):
+            return "shape_mismatch"
+        if isinstance(exc, RuntimeError) and "has not been initialized" in str(exc):
+            return "not_initialized"
+        return None

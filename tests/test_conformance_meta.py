@@ -1,0 +1,207 @@
+"""The conformance kit catches real bugs: each test plants one semantic bug in a copy of
+the keras_defer adapter and checks that the kit fails, on the clause that names it.
+
+Runs in the TensorFlow environment (small example counts, no shrinking: seconds each).
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+
+pytest.importorskip("keras_defer")
+pytest.importorskip("hypothesis")
+
+from conformance import recording, runner  # noqa: E402
+from conformance.adapters.keras_defer import KerasDeferAdapter  # noqa: E402
+
+
+class InitTwice(KerasDeferAdapter):
+    """The first pass runs each pending initializer twice."""
+
+    def forward(self, net, shape, device):
+        start = len(recording.CALLS)
+        out = super().forward(net, shape, device)
+        for name, s in recording.CALLS[start:]:
+            recording.record(name, s)
+        return out
+
+
+class WrongOrder(KerasDeferAdapter):
+    """The first pass initializes in reverse forward order."""
+
+    def forward(self, net, shape, device):
+        start = len(recording.CALLS)
+        out = super().forward(net, shape, device)
+        recording.CALLS[start:] = recording.CALLS[start:][::-1]
+        return out
+
+
+class SkipForceReinit(KerasDeferAdapter):
+    """force_reinit=True is ignored (nothing re-initialized, nor warned)."""
+
+    def initialize(self, net, initializer, force_reinit, device):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            super().initialize(net, initializer, False, device)
+
+
+class EagerUnknownShapes(KerasDeferAdapter):
+    """initialize() runs the initializer on shapes it does not know yet."""
+
+    def initialize(self, net, initializer, force_reinit, device):
+        super().initialize(net, initializer, force_reinit, device)
+        if initializer == "recording":
+            for name, p in net.collect_params().items():
+                if 0 in tuple(p.shape) and p.init is None:
+                    recording.record(name, p.shape)
+
+
+class NamesStartAtOne(KerasDeferAdapter):
+    """The per-class counters start at 1 (dense1, sequential1, ...)."""
+
+    def reset_names(self):
+        super().reset_names()
+        self.nn.Sequential()
+        self.nn.HybridSequential()
+        self.nn.Dense(1)
+
+
+class SwallowedShapeErrors(KerasDeferAdapter):
+    """A contradicting input is silently accepted."""
+
+    def forward(self, net, shape, device):
+        try:
+            return super().forward(net, shape, device)
+        except self.kd.errors.ShapeMismatchError:
+            return (shape[0], 1), device
+
+
+class NoWarningOnSecondInitialize(KerasDeferAdapter):
+    """A second initialize() stays silent."""
+
+    def initialize(self, net, initializer, force_reinit, device):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            super().initialize(net, initializer, force_reinit, device)
+
+
+class SortedCollectParams(KerasDeferAdapter):
+    """collect_params() lists parameters alphabetically instead of in structure order."""
+
+    def param_table(self, net, select=None):
+        return sorted(super().param_table(net, select))
+
+
+class ReinitOnEveryPass(KerasDeferAdapter):
+    """Every forward pass re-runs the global initializer."""
+
+    def forward(self, net, shape, device):
+        out = super().forward(net, shape, device)
+        for name, p in net.collect_params().items():
+            if p.init is None and 0 not in tuple(p.shape):
+                recording.record(name, p.shape)
+        return out
+
+
+class OwnInitializerIgnored(KerasDeferAdapter):
+    """The global initializer also runs on biases that have their own ('zeros')."""
+
+    def initialize(self, net, initializer, force_reinit, device):
+        super().initialize(net, initializer, force_reinit, device)
+        if initializer == "recording":
+            for name, p in net.collect_params().items():
+                if name.endswith("bias") and p.init is not None and 0 not in tuple(p.shape):
+                    recording.record(name, p.shape)
+
+
+class DeferredDataReadsZeros(KerasDeferAdapter):
+    """data() before the first pass returns zeros instead of raising."""
+
+    def data(self, net, name, device):
+        try:
+            return super().data(net, name, device)
+        except self.kd.DeferredInitializationError:
+            return np.zeros([d or 1 for d in self.param(net, name).shape], "float32")
+
+
+class ReprShowsZero(KerasDeferAdapter):
+    """repr(Dense) prints '0 -> units' for an unknown input size instead of 'None'."""
+
+    def block_repr(self, net):
+        return super().block_repr(net).replace("(None ->", "(0 ->")
+
+
+class SetDataIgnored(KerasDeferAdapter):
+    """set_data() before the first pass is accepted but dropped."""
+
+    def set_data(self, net, name, shape, value, device):
+        p = self.param(net, name)
+        try:
+            p.data()
+        except self.kd.DeferredInitializationError:
+            return None  # dropped: the first pass will run the initializer instead
+        return super().set_data(net, name, shape, value, device)
+
+
+class LoadRunsInitializer(KerasDeferAdapter):
+    """Loading into a fresh net re-initializes it afterwards."""
+
+    def save_load(self, net, fresh, device):
+        super().save_load(net, fresh, device)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fresh.initialize(init=self.Recording(), force_reinit=True, ctx=self.context(device))
+
+
+class WrongDevice(KerasDeferAdapter):
+    """list_ctx() reports another device than the one data lives on."""
+
+    def list_ctx(self, net, name):
+        return ["gpu(0)" if c == "cpu(0)" else "cpu(0)" for c in super().list_ctx(net, name)]
+
+
+# (bug, group to run, clauses any of which must fail)
+BUGS = [
+    (InitTwice, "lifecycle", {"DI-09"}),
+    (WrongOrder, "lifecycle", {"DI-09"}),
+    (SkipForceReinit, "reinit", {"DI-12"}),
+    (EagerUnknownShapes, "lifecycle", {"DI-07"}),
+    (NamesStartAtOne, "naming", {"DI-04"}),
+    (SwallowedShapeErrors, "in_units", {"DI-15", "DI-16"}),
+    (NoWarningOnSecondInitialize, "reinit", {"DI-11"}),
+    (SortedCollectParams, "naming", {"DI-05", "DI-22"}),
+    (ReinitOnEveryPass, "lifecycle", {"DI-10"}),
+    (OwnInitializerIgnored, "lifecycle", {"DI-06", "DI-11", "DI-12", "DI-14"}),
+    (DeferredDataReadsZeros, "errors", {"DI-07", "DI-17", "DI-06", "DI-11", "DI-12", "DI-14"}),
+    (ReprShowsZero, "lifecycle", {"DI-02"}),
+    (SetDataIgnored, "set_data", {"DI-19"}),
+    (LoadRunsInitializer, "save_load", {"DI-24"}),
+    (WrongDevice, "lifecycle", {"DI-26"}),
+]
+
+
+def run_kit(adapter, group, enabled, max_examples=25):
+    verdicts = runner.Verdicts()
+    settings = runner.hypothesis_settings("ci", max_examples=max_examples, shrink=False)
+    runner.run_group(adapter, group, "cpu(0)", sorted(enabled), settings, verdicts, rerun=False)
+    return verdicts
+
+
+@pytest.mark.parametrize("bug, group, clauses", BUGS, ids=[b[0].__name__ for b in BUGS])
+def test_kit_catches_planted_bug(bug, group, clauses):
+    verdicts = run_kit(bug(), group, clauses)
+    failed = {c for c, _ in verdicts.failures}
+    assert failed & clauses, "the kit missed %s (%s): no failure among %s" % (
+        bug.__name__, bug.__doc__, sorted(clauses))
+
+
+def test_bugs_are_distinct():
+    assert len({b for b, _, _ in BUGS}) == len(BUGS) >= 10
+
+
+@pytest.mark.parametrize("group", ["lifecycle", "reinit"])
+def test_unmodified_adapter_passes_the_same_runs(group):
+    clauses = set().union(*(c for _, g, c in BUGS if g == group))
+    verdicts = run_kit(KerasDeferAdapter(), group, clauses)
+    assert not verdicts.failures, verdicts.failures
