@@ -23,7 +23,6 @@ import os
 import secrets
 import zipfile
 
-import keras
 import numpy as np
 
 from keras_defer import first_pass, keras_compat
@@ -153,7 +152,15 @@ def _snapshot(named, what):
         message, error = _unready_message(named, what)
         if message:
             raise error(message)
-        return {n: _host(p.variable) for n, p in named.items()}
+        arrays = {n: _host(p.variable) for n, p in named.items()}
+    odd = ["'%s' (%s)" % (n, named[n]._keras_dtype) for n, a in arrays.items()
+           if a.dtype.kind not in "biufc"]
+    if odd:
+        raise TypeError(
+            "Cannot save %s: parameters %s have a dtype the file format cannot hold. Cast "
+            "the block first (block.cast('float32')). Nothing was written."
+            % (what, ", ".join(odd)))
+    return arrays
 
 
 def _check_names(names, what):

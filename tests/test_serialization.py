@@ -260,6 +260,14 @@ def test_saving_deferred_or_uninitialized_names_them_and_writes_nothing(tmp_path
     assert os.listdir(tmp_path) == []
 
 
+def test_bfloat16_is_refused_at_save_time(tmp_path):
+    dense = nn.Dense(3, in_units=2, dtype="bfloat16")
+    dense.initialize()
+    with pytest.raises(TypeError, match=r"'weight' \(bfloat16\).*cast\('float32'\)"):
+        dense.save_parameters(str(tmp_path / "bf.params"))
+    assert os.listdir(tmp_path) == []
+
+
 # -- atomic save -------------------------------------------------------------------------
 def _crashing_write_array(after):
     real = np.lib.format.write_array
