@@ -116,3 +116,31 @@ def test_first_passes_racing_with_initialize_stay_consistent():
         expected = np.asarray(net(x))
         for out in outs:
             np.testing.assert_allclose(out, expected, rtol=1e-6)
+
+
+def test_threads_with_bad_inputs_fail_alone_and_the_rest_initialize_once():
+    """Half the threads pass a contradicting input: they get the shape error, the
+    others the right output, and each deferred parameter is initialized once."""
+    from keras_defer import ShapeMismatchError
+
+    for _ in range(3):
+        recorder = Recorder()
+        net = mlp((8, 6, 4), in_units={0: 10}, recorder=recorder)
+        net.initialize(recorder)
+        recorder.calls.clear()
+        good = nd.array(np.ones((3, 10), "float32"))
+        bad = nd.array(np.ones((3, 10, 2), "float32"))  # flattens to 20 features
+
+        def task(i):
+            try:
+                return np.asarray(net(bad if i % 2 else good))
+            except ShapeMismatchError:
+                return "shape error" if i % 2 else "wrong"
+
+        results = _run_threads(task)
+        expected = np.asarray(net(good))
+        assert results[1::2] == ["shape error"] * (THREADS // 2)
+        for out in results[0::2]:
+            np.testing.assert_array_equal(out, expected)
+        assert recorder.calls == [p.name for p in net.collect_params().values()
+                                  if p.name.endswith("weight") and "dense0" not in p.name]
