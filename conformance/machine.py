@@ -3,16 +3,17 @@
 `make_machine(group)` gives a RuleBasedStateMachine for one clause group.  Every check
 names the clause it verifies (clauses.py); a failing check raises ClauseFailure with the
 clause id and a pasteable script of the moves so far.  Checks of clauses outside
-RUN.enabled abort the example instead (hypothesis `reject`), so a selection of clauses is
-judged only on its own clauses.
+RUN.enabled end the example's checking instead (the rest of its moves are skipped), so a
+selection of clauses is judged only on its own clauses and a known failure does not hide
+the others.
 """
 
-import copy
+import functools
 import math
 import warnings
 
 import numpy as np
-from hypothesis import note, reject
+from hypothesis import note
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
@@ -27,6 +28,23 @@ class ClauseFailure(AssertionError):
         self.clause = clause
         self.message = message
         self.script = script
+
+
+class _Disabled(Exception):
+    """A clause outside the selection failed: stop checking this example."""
+
+
+def guarded(move):
+    @functools.wraps(move)
+    def wrapper(self, *args, **kwargs):
+        if self.tainted:
+            return None
+        try:
+            return move(self, *args, **kwargs)
+        except _Disabled:
+            self.tainted = True
+            return None
+    return wrapper
 
 
 class Run:
@@ -81,6 +99,7 @@ class ConformanceMachine(RuleBasedStateMachine):
         self.passed_once = False
         self.net = self.model = None
         self.moves_on_net = 0
+        self.tainted = False
         self.arch = None
         self.width = 1
 
@@ -93,7 +112,7 @@ class ConformanceMachine(RuleBasedStateMachine):
         if ok:
             return
         if RUN.enabled is not None and clause not in RUN.enabled:
-            reject()
+            raise _Disabled(clause)
         script = "\n".join(self.script + ["# expected: " + message.replace("\n", "\n# ")])
         RUN.last_failure = (clause, message, script)
         raise ClauseFailure(clause, message, script)
@@ -120,6 +139,7 @@ class ConformanceMachine(RuleBasedStateMachine):
     # -- moves ------------------------------------------------------------------------------
     @initialize(design=st.deferred(lambda: strategies.architectures()),
                 then_initialize=st.sampled_from([True, True, False]))
+    @guarded
     def build_first(self, design, then_initialize):
         self.build(design)
         if then_initialize:  # most users initialize right away: reach the first pass often
@@ -142,11 +162,13 @@ class ConformanceMachine(RuleBasedStateMachine):
 
     @precondition(lambda self: self.moves_on_net >= 4)
     @rule(design=st.deferred(lambda: strategies.architectures()))
+    @guarded
     def rebuild(self, design):
         self.build(design)
 
     @rule(initializer=st.sampled_from(["recording", "recording", "default"]),
           force_reinit=st.booleans())
+    @guarded
     def initialize(self, initializer, force_reinit):
         args = ["init=Recording()"] if initializer == "recording" else []
         if force_reinit:
@@ -174,6 +196,7 @@ class ConformanceMachine(RuleBasedStateMachine):
                    "initialize() warns %s, got %s" % (expected.warnings, seen))
 
     @rule(data=st.data())
+    @guarded
     def forward(self, data):
         first = self.first_dense()
         flatten = first.flatten if first else True
@@ -217,6 +240,7 @@ class ConformanceMachine(RuleBasedStateMachine):
     forward_again = forward
 
     @rule(data=st.data(), what=st.sampled_from(["data", "data", "grad", "list_ctx"]))
+    @guarded
     def read(self, data, what):
         name = data.draw(st.sampled_from(self.model.collect_params()), label="param")
         self.line("net.collect_params()[%r].%s()" % (name, what))
@@ -233,7 +257,8 @@ class ConformanceMachine(RuleBasedStateMachine):
             self.check("DI-26", result == want, "%s.list_ctx() is %s; got %s" % (name, want, result))
 
     @precondition(lambda self: "set_data" in self.moves)
-    @rule(data=st.data(), fits=st.integers(0, 4))
+    @rule(data=st.data(), fits=st.sampled_from([True, True, False]))
+    @guarded
     def set_data(self, data, fits):
         name = data.draw(st.sampled_from(self.model.collect_params()), label="param")
         known = self.model.params[name].shape
@@ -253,6 +278,7 @@ class ConformanceMachine(RuleBasedStateMachine):
 
     @precondition(lambda self: "select" in self.moves)
     @rule(data=st.data())
+    @guarded
     def select(self, data):
         names = self.model.collect_params()
         pattern = data.draw(st.sampled_from(
@@ -268,6 +294,7 @@ class ConformanceMachine(RuleBasedStateMachine):
 
     @precondition(lambda self: "hybridize" in self.moves)
     @rule()
+    @guarded
     def hybridize(self):
         self.line("net.hybridize()")
         expected = self.model.hybridize()
@@ -279,6 +306,7 @@ class ConformanceMachine(RuleBasedStateMachine):
 
     @precondition(lambda self: "save_load" in self.moves)
     @rule()
+    @guarded
     def save_load(self):
         self.line("net.save_parameters('net.params')")
         expected = self.model.save()
@@ -308,6 +336,7 @@ class ConformanceMachine(RuleBasedStateMachine):
 
     @precondition(lambda self: "deepcopy" in self.moves)
     @rule(data=st.data())
+    @guarded
     def deepcopy(self, data):
         if any(p.data is not None for p in self.model.params.values()):
             return
@@ -333,6 +362,7 @@ class ConformanceMachine(RuleBasedStateMachine):
 
     # -- the invariant ------------------------------------------------------------------------
     @invariant()
+    @guarded
     def matches_model(self):
         if self.net is None:
             return
@@ -411,6 +441,7 @@ DESIGNS = {
 }
 
 
+@guarded
 def _build_first(self, design, then_initialize):
     self.build(design)
     if then_initialize:
@@ -427,5 +458,5 @@ def make_machine(group):
         attrs["build_first"] = initialize(design=designs, then_initialize=st.sampled_from([True, True, False]))(
             _build_first)
         attrs["rebuild"] = precondition(lambda self: self.moves_on_net >= 4)(
-            rule(design=designs)(lambda self, design: self.build(design)))
+            rule(design=designs)(guarded(lambda self, design: self.build(design))))
     return type(name, (ConformanceMachine,), attrs)

@@ -12,9 +12,12 @@ from hypothesis.stateful import run_state_machine_as_test
 from conformance import clauses as C
 from conformance import machine as M
 
+# Seconds hypothesis may spend shrinking one failure (its internal default is 300).
+SHRINK_SECONDS = {"ci": 20, "dev": 60, "thorough": 300}
+
 PROFILES = {
     # fast, derandomized (same examples every run), no deadlines: used by CI
-    "ci": dict(max_examples=12, stateful_step_count=10, derandomize=True),
+    "ci": dict(max_examples=30, stateful_step_count=12, derandomize=True),
     "dev": dict(max_examples=60, stateful_step_count=15),
     "thorough": dict(max_examples=250, stateful_step_count=25),
 }
@@ -22,6 +25,7 @@ PROFILES = {
 
 def hypothesis_settings(profile="ci", max_examples=None, steps=None, quiet=True, shrink=True):
     kwargs = dict(PROFILES[profile])
+    _limit_shrinking(SHRINK_SECONDS[profile])
     if not shrink:
         kwargs["phases"] = [Phase.explicit, Phase.reuse, Phase.generate]
     if quiet:
@@ -32,6 +36,16 @@ def hypothesis_settings(profile="ci", max_examples=None, steps=None, quiet=True,
         kwargs["stateful_step_count"] = steps
     return settings(deadline=None, database=None, print_blob=False, report_multiple_bugs=False,
                     suppress_health_check=list(HealthCheck), **kwargs)
+
+
+def _limit_shrinking(seconds):
+    """Bound the time spent shrinking a failure (hypothesis has no public setting)."""
+    try:
+        from hypothesis.internal.conjecture import engine
+    except ImportError:
+        return
+    if hasattr(engine, "MAX_SHRINKING_SECONDS"):
+        engine.MAX_SHRINKING_SECONDS = seconds
 
 
 def register_profiles():
