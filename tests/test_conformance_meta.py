@@ -181,7 +181,7 @@ BUGS = [
 ]
 
 
-def run_kit(adapter, group, enabled, max_examples=25):
+def run_kit(adapter, group, enabled, max_examples=50):
     verdicts = runner.Verdicts()
     settings = runner.hypothesis_settings("ci", max_examples=max_examples, shrink=False)
     runner.run_group(adapter, group, "cpu(0)", sorted(enabled), settings, verdicts, rerun=False)
