@@ -317,14 +317,16 @@ class Parameter:
 
     def _set_data(self, data):
         shape = _as_shape(tuple(data.shape), self._name)
-        if self.variable is None and self.pending is None:
-            raise RuntimeError(not_initialized_message(self._name))
+        # Gluon checks the shape before the state: a contradicting shape is a shape error
+        # even on a parameter that was never initialized.
         merged = merge_shapes(self._shape, shape)
         if merged is None or merged != shape:
             raise ShapeMismatchError(
                 "Parameter '%s': set_data got shape %s, but the parameter has shape %s."
                 % (self._name, shape, self._shape)
             )
+        if self.variable is None and self.pending is None:
+            raise RuntimeError(not_initialized_message(self._name))
         value = keras_compat.snapshot(data, self._keras_dtype)
         self._shape = shape
         if self.variable is None:

@@ -6,6 +6,7 @@ every Keras backend.
 """
 
 import math
+import warnings
 
 import keras
 import numpy as np
@@ -115,6 +116,17 @@ class Sequential(_SequentialMixin, Block, keras.Model):
 
     def __init__(self, prefix=None, params=None, **kwargs):
         Block.__init__(self, prefix=prefix, params=params, **kwargs)
+
+    def hybridize(self, active=True, **kwargs):
+        """Hybridize the children; warn, as Gluon does, when HybridSequential would do better."""
+        children = list(self._children.values())
+        if children and all(isinstance(c, HybridBlock) for c in children):
+            warnings.warn(
+                "All children of this Sequential layer '%s' are HybridBlocks. Consider "
+                "using HybridSequential for the best performance." % self.prefix,
+                stacklevel=2,
+            )
+        Block.hybridize(self, active, **kwargs)
 
 
 class HybridSequential(_SequentialMixin, HybridBlock, keras.Model):
