@@ -15,11 +15,13 @@ WIDTHS = st.integers(1, 8)
 
 @st.composite
 def architectures(draw, max_layers=5, max_depth=3, sharing=None, prefixes=True,
-                  modes=("none", "none", "some", "all", "wrong")):
+                  modes=("none", "none", "some", "all", "wrong"), min_layers=1):
     """(arch, width): a Sequential tree and the input feature size it was designed for.
 
     in_units modes: none, some, all (consistent with the design width), wrong (one off);
-    `sharing` forces (True) or forbids (False) shared layers; None draws it.
+    `sharing` forces (True) or forbids (False) shared layers; None draws it;
+    `min_layers` Dense layers at least (appended to the root), so that order-sensitive
+    clauses see several parameters initialized by one pass.
     """
     mode = draw(st.sampled_from(modes))
     width = draw(WIDTHS)
@@ -108,6 +110,12 @@ def architectures(draw, max_layers=5, max_depth=3, sharing=None, prefixes=True,
                             scoped=draw(st.integers(0, 2)) == 2)
 
     root = container(1, draw(st.booleans()))
+    if state["dense"] < min_layers:
+        extra = []
+        while state["dense"] < min_layers:
+            extra.append(dense())
+        root = A.Sequential(children=root.children + tuple(extra), hybrid=root.hybrid,
+                            prefix=root.prefix, scoped=root.scoped)
     if share_ok and sharing and not any(
             isinstance(n, A.Reuse) or (isinstance(n, A.Dense) and n.share is not None)
             for n in A.walk(root)):

@@ -94,11 +94,14 @@ class SortedCollectParams(KerasDeferAdapter):
 
 
 class ReinitOnEveryPass(KerasDeferAdapter):
-    """Every forward pass re-runs the global initializer."""
+    """Every pass after the first re-runs the global initializer."""
 
     def forward(self, net, shape, device):
+        later = all(0 not in tuple(p.shape) for p in net.collect_params().values())
         out = super().forward(net, shape, device)
         for name, p in net.collect_params().items():
+            if not later:
+                break
             if p.init is None and 0 not in tuple(p.shape):
                 recording.record(name, p.shape)
         return out
