@@ -296,6 +296,9 @@ class Block(keras.layers.Layer):
     def load_own_variables(self, store):
         keras_saving.load_own_variables(self, store)
 
+    def build_from_config(self, config):
+        keras_saving.build_from_config(self, config)
+
     def count_params(self):
         """Scalars in all parameters; deferred dims count as 0 until the first pass
         (``deferred_param_names()`` says which are still incomplete)."""

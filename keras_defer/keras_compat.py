@@ -60,15 +60,42 @@ def create_variable(owners, param_name, value, shape, dtype, trainable, device=N
     return variable
 
 
+def sort_tracked(layer):
+    """Order ``layer``'s own variables as its parameters are declared (``weight``
+    before ``bias``), whatever order they were created in.
+
+    Keras lists a model's variables layer by layer in tracking order, and an
+    optimizer saves its slots (Adam's m and v) by position in that list. A deferred
+    ``Dense`` in a symbolic Keras model creates ``bias`` (known shape) before
+    ``weight`` (known at the first pass), a reloaded one creates them in declaration
+    order: without one canonical order, restored slots would land on the wrong
+    variables."""
+    params = getattr(layer, "_reg_params", None)
+    if not params:
+        return
+    rank = {}
+    for index, param in enumerate(params.values()):
+        if param is not None and param.variable is not None:
+            rank.setdefault(id(param.variable), index)
+    last = len(params)
+    for store in ("_trainable_variables", "_non_trainable_variables"):
+        variables = getattr(layer, store, None)
+        if variables and len(variables) > 1:
+            variables.sort(key=lambda v: rank.get(id(v), last))  # in place, stable
+
+
 def track_variable(layer, variable):
     tracker = layer._tracker
     was_locked = tracker.locked
     tracker.unlock()
     try:
-        layer._track_variable(variable)
+        if not any(v is variable for v in layer._trainable_variables
+                   + layer._non_trainable_variables):
+            layer._track_variable(variable)
     finally:
         if was_locked:
             tracker.lock()
+    sort_tracked(layer)
 
 
 def untrack_variable(owners, variable):

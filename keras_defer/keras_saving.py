@@ -17,6 +17,8 @@ import json
 import keras
 import numpy as np
 
+from keras_defer import keras_compat
+
 _PENDING_KEY = "__pending_inits__"
 
 
@@ -99,20 +101,54 @@ def _deserialize_initializer(text):
     return keras.saving.deserialize_keras_object(json.loads(text))
 
 
+def build_from_config(block, config):
+    """Keras's ``build_from_config`` for a block being deserialized (``load_model``).
+
+    A built block is one whose first pass ran, so its parameters of known shape hold
+    data; Keras builds the optimizer (``compile_from_config``) before it restores
+    any variable, from the model's variables as they are at that point. So infer the
+    shapes from the saved input shape as the first pass would, and initialize every
+    parameter that has none yet, as a symbolic first pass does (its own initializer,
+    else the default): the variables exist, in their declared order, when the
+    optimizer is built, and its saved slots (Adam's m and v) are restored onto them.
+    ``load_own_variables`` then writes the saved values into these same variables."""
+    from keras_defer import first_pass
+    from keras_defer.parameter import shape_is_known
+
+    with first_pass.lock():
+        keras.layers.Layer.build_from_config(block, config)
+        for param in block.collect_params().values():
+            if (param.variable is None and param.pending is None
+                    and shape_is_known(param.shape)):
+                param.initialize()
+                param._made_by_build_config = True
+
+
 def load_own_variables(block, store):
     keys = set(store.keys())
-    for attr, param in block._reg_params.items():
-        if param is None or attr not in keys:
-            continue
-        value = np.asarray(store[attr])
-        param.shape = value.shape
-        param._store(value, param._ctx_list or (param.pending.ctx if param.pending else None))
-        param.pending = None
+    notes = {}
     if _PENDING_KEY in keys:
         notes = json.loads(bytes(np.asarray(store[_PENDING_KEY], dtype=np.uint8)).decode())
-        for attr, note in notes.items():
-            param = block._reg_params[attr]
+    for attr, param in block._reg_params.items():
+        if param is None:
+            continue
+        made = param.__dict__.pop("_made_by_build_config", False)
+        if attr in keys:
+            value = np.asarray(store[attr])
+            param.shape = value.shape
+            param._store(value, param._ctx_list or (param.pending.ctx if param.pending else None))
+            param.pending = None
+        elif attr in notes:
+            note = notes[attr]
+            # force_reinit keeps the variable made by build_from_config (the optimizer
+            # already holds it); on a block never built this registers the init.
             param.initialize(
                 init=_deserialize_initializer(note["init"]),
                 default_init=_deserialize_initializer(note["default_init"]),
+                force_reinit=made,
             )
+        elif made:
+            # The saved block had no value for it (never initialized): undo ours.
+            keras_compat.untrack_variable(param._owners, param.variable)
+            param.variable = None
+            param._ctx_list = None

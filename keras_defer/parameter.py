@@ -256,6 +256,8 @@ class Parameter:
                 self._owners, self._name, value, self._shape, self._keras_dtype,
                 trainable=self._grad_req != "null", device=ctx[0].keras_device,
             )
+            for layer in self._owners:  # declared order, now that ``variable`` is set
+                keras_compat.sort_tracked(layer)
         self._ctx_list = ctx
         self._grad = None  # allocated on first use: most nets never read it
 

@@ -1,6 +1,7 @@
 """keras_defer blocks as Keras citizens: configs, .keras files, Keras models, summary."""
 
 import copy
+import warnings
 
 import keras
 import numpy as np
@@ -75,6 +76,64 @@ def test_blocks_inside_keras_sequential_fit_save_and_load(tmp_path):
     model.save(path)
     again = keras.models.load_model(path)
     np.testing.assert_allclose(again.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-5)
+
+
+def _continue_fit_after_reload(model, path, x, y):
+    """Save ``model`` mid-training, reload it, and train both one more epoch."""
+    model.save(path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        again = keras.models.load_model(path)
+    skipped = [str(w.message) for w in caught if "Skipping variable loading" in str(w.message)]
+    assert skipped == []
+    assert int(again.optimizer.iterations.numpy()) == int(model.optimizer.iterations.numpy())
+    assert ([v.path for v in again.trainable_variables]
+            == [v.path for v in model.trainable_variables])
+    for mine, theirs in zip(again.optimizer.variables, model.optimizer.variables):
+        np.testing.assert_array_equal(np.asarray(mine), np.asarray(theirs))
+    for net in (model, again):
+        net.fit(x, y, epochs=1, batch_size=16, shuffle=False, verbose=0)
+    for mine, theirs in zip(again.trainable_variables, model.trainable_variables):
+        np.testing.assert_allclose(np.asarray(mine), np.asarray(theirs), rtol=1e-6, atol=1e-7)
+
+
+def test_optimizer_state_survives_a_dot_keras_reload_of_a_keras_sequential(tmp_path):
+    # Keras builds the optimizer before it restores variables: the blocks must
+    # already hold theirs (in declared order), or Adam's m and v are skipped.
+    model = keras.Sequential([keras.Input((5,)), nn.Dense(8, activation="relu"), nn.Dense(1)])
+    x = np.random.RandomState(2).rand(64, 5).astype("float32")
+    y = x.sum(axis=1, keepdims=True)
+    model.compile(keras.optimizers.Adam(0.02), "mse")
+    model.fit(x, y, epochs=3, batch_size=16, shuffle=False, verbose=0)
+    _continue_fit_after_reload(model, str(tmp_path / "seq.keras"), x, y)
+
+
+def test_optimizer_state_survives_a_dot_keras_reload_of_a_gluon_sequential(tmp_path):
+    net = nn.HybridSequential()
+    net.add(nn.Dense(8, activation="tanh"), nn.Dense(3, in_units=8), nn.Dense(1))
+    net.initialize(init.Xavier())
+    x = np.random.RandomState(3).rand(64, 5).astype("float32")
+    y = x.sum(axis=1, keepdims=True)
+    net.compile(keras.optimizers.Adam(0.01), "mse")
+    net.fit(x, y, epochs=2, batch_size=16, shuffle=False, verbose=0)
+    _continue_fit_after_reload(net, str(tmp_path / "gluon_seq.keras"), x, y)
+
+
+def test_variables_are_listed_in_declared_order_whatever_the_creation_order():
+    # In a symbolic Keras model the bias (known shape) is created before the weight.
+    dense = nn.Dense(4)
+    keras.Sequential([keras.Input((3,)), dense])
+    assert [v.name for v in dense.trainable_weights] == ["weight", "bias"]
+
+
+def test_a_config_copy_of_a_built_block_is_built_and_initialized_as_keras_layers_are():
+    dense = nn.Dense(4, weight_initializer=init.One())
+    dense.initialize()
+    dense(nd.ones((2, 3)))
+    copy_ = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(dense))
+    assert copy_.built and copy_.weight.shape == (4, 3)
+    np.testing.assert_array_equal(np.asarray(copy_.weight.data()), np.ones((4, 3)))
+    assert copy_(nd.ones((2, 3))).shape == (2, 4)
 
 
 def test_callbacks_run_during_fit():
