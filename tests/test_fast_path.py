@@ -3,7 +3,11 @@
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
+
+if keras.backend.backend() != "tensorflow":
+    pytest.skip("the eager fast path is TensorFlow-only", allow_module_level=True)
+
+import tensorflow as tf  # noqa: E402
 
 from keras_defer import errors, fast_path
 from keras_defer.gluon import nn
