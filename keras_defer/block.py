@@ -16,6 +16,7 @@ Later calls go straight to ``forward``; nothing is re-initialized.
 """
 
 import re
+import weakref
 from collections import OrderedDict
 
 import keras
@@ -26,7 +27,7 @@ from keras_defer import init as initializer
 from keras_defer import keras_compat, keras_saving
 from keras_defer.hybrid import in_compiled_call
 from keras_defer.errors import ShapeMismatchError
-from keras_defer.parameter import Parameter, ParameterDict, shape_is_known
+from keras_defer.parameter import Parameter, ParameterDict, merge_shapes, shape_is_known
 
 __all__ = ["Block", "HybridBlock"]
 
@@ -132,6 +133,9 @@ class Block(keras.layers.Layer):
         if name is None:
             name = str(len(self._children))
         self._children[name] = block
+        parents = block.__dict__.setdefault("_parents", [])
+        if not any(ref() is self for ref in parents):
+            parents.append(weakref.ref(self))
         keras_compat.track_sublayer(self, block)
 
     def _iter_blocks(self):
@@ -151,6 +155,192 @@ class Block(keras.layers.Layer):
         for child in self._children.values():
             ret.update(child.collect_params(select=select))
         return ret
+
+    def _collect_params_with_prefix(self, prefix=""):
+        """``{'0.weight': Parameter, ...}``: the structural names (attribute paths)
+        ``save_parameters`` writes, as Gluon 1.9.1's method of the same name."""
+        from keras_defer.serialization import structural_params
+
+        return structural_params(self, prefix + "." if prefix else "")
+
+    def share_parameters(self, shared):
+        """Make this block (and its children) use the Parameters in ``shared``.
+
+        Gluon 2.0's API on Gluon 1.9.1's semantics. ``shared`` maps names to
+        Parameters (a dict, a ``ParameterDict``, or a Block, meaning its
+        ``_collect_params_with_prefix()``). A name is, in this order of precedence:
+
+        * a structural name of this block (``'weight'``, ``'0.weight'``): that position;
+        * the full Gluon name of a parameter of this block (``'dense1_weight'``):
+          every position holding it;
+        * for a ``ParameterDict``, a name whose dict prefix, removed, is a structural
+          name: so ``dense1.share_parameters(dense0.collect_params())`` works.
+
+        Afterwards each matched position holds the given Parameter itself (one Keras
+        variable, keeping its name); the one it replaces is left to its other users.
+        Deferred shapes merge: whichever block runs its first pass first initializes
+        the shared Parameter, once. Sharing into a block whose first pass is done
+        finishes the shared Parameter's pending initialization now, with the known
+        shape. All-or-nothing: an unknown name (``KeyError``), a value that is not a
+        Parameter (``TypeError``), a dtype (``ValueError``) or shape
+        (``ShapeMismatchError``) that does not fit, or an initializer that raises,
+        leaves everything as it was. Returns ``self``.
+
+        Keras state built on the old variables (a compiled model's optimizer and
+        train function) does not follow: share before ``compile()``, or compile
+        again.
+        """
+        from keras_defer import errors
+
+        if shared is None:
+            return self
+        if isinstance(shared, Block):
+            shared = shared._collect_params_with_prefix()
+        if not isinstance(shared, (dict, ParameterDict)):
+            raise TypeError(
+                "%s.share_parameters: shared must be a dict or ParameterDict of "
+                "Parameters (e.g. other._collect_params_with_prefix()) or a Block, got %r"
+                % (self.name, type(shared).__name__))
+        with first_pass.lock():
+            plan = self._plan_sharing(shared, errors)
+            self._apply_sharing(*plan)
+        return self
+
+    def _plan_sharing(self, shared, errors):
+        """Check everything and compute every value; change nothing."""
+        structural = {}  # name -> (block, attr)
+        by_name = OrderedDict()  # Gluon full name -> [(block, attr)]
+
+        def walk(block, prefix):
+            for attr, param in block._reg_params.items():
+                if param is not None:
+                    structural[prefix + attr] = (block, attr)
+                    by_name.setdefault(param.name, []).append((block, attr))
+            for key, child in block._children.items():
+                walk(child, prefix + key + ".")
+
+        walk(self, "")
+        strip = shared.prefix if isinstance(shared, ParameterDict) else ""
+        targets, unknown = OrderedDict(), []
+        for key, new in shared.items():
+            if not isinstance(new, Parameter):
+                raise TypeError("%s.share_parameters: shared['%s'] must be a Parameter, "
+                                "got %r" % (self.name, key, new))
+            if key in structural:
+                spots = [structural[key]]
+            elif key in by_name:
+                spots = by_name[key]
+            elif strip and key.startswith(strip) and key[len(strip):] in structural:
+                spots = [structural[key[len(strip):]]]
+            else:
+                unknown.append(key)
+                continue
+            for block, attr in spots:
+                spot = (id(block), attr)
+                if spot in targets and targets[spot][3] is not new:
+                    raise ValueError(
+                        "%s.share_parameters: '%s' of block '%s' is matched by two names "
+                        "with different Parameters ('%s' and '%s')"
+                        % (self.name, attr, block.name, targets[spot][3].name, new.name))
+                targets[spot] = (block, attr, block._reg_params[attr], new)
+        if unknown:
+            raise KeyError(
+                "%s.share_parameters: no parameter of this block is named %s. Names are "
+                "structural (%s) or Gluon names (%s); to share between two nets give "
+                "other._collect_params_with_prefix() or the other block itself. Nothing "
+                "was shared." % (self.name, ", ".join(repr(k) for k in unknown),
+                                 ", ".join(repr(k) for k in list(structural)[:6]),
+                                 ", ".join(repr(k) for k in list(by_name)[:6])))
+        swaps = [t for t in targets.values() if t[2] is not t[3]]
+        shapes = OrderedDict()  # id(new) -> [new, merged shape, needs a value now]
+        for block, attr, old, new in swaps:
+            if np.dtype(old.dtype) != np.dtype(new.dtype):
+                raise ValueError(
+                    "%s.share_parameters: cannot share Parameter '%s' (dtype %s) as '%s' "
+                    "of block '%s' (Parameter '%s', dtype %s). Nothing was shared."
+                    % (self.name, new.name, np.dtype(new.dtype).name, attr, block.name,
+                       old.name, np.dtype(old.dtype).name))
+            entry = shapes.setdefault(id(new), [new, new.shape, False])
+            merged = (old.shape if entry[1] is None else entry[1] if old.shape is None
+                      else merge_shapes(entry[1], old.shape))
+            if merged is None:
+                raise errors.ShapeMismatchError(
+                    "%s.share_parameters: cannot share Parameter '%s' of shape %s as '%s' "
+                    "of block '%s', which holds Parameter '%s' of shape %s: the shapes "
+                    "are incompatible (0 = not known yet). Nothing was shared."
+                    % (self.name, new.name, entry[1], attr, block.name, old.name, old.shape))
+            entry[1] = merged
+            entry[2] = entry[2] or old.variable is not None or block.built
+        values = []
+        for new, merged, needed in shapes.values():
+            if (needed and new.variable is None and new.pending is not None
+                    and shape_is_known(merged)):
+                saved = new._shape
+                new._shape = merged
+                try:
+                    values.append((new, new._initial_value(new.pending)))
+                finally:
+                    new._shape = saved
+        return swaps, [(new, merged) for new, merged, _ in shapes.values()], values
+
+    def _apply_sharing(self, swaps, shapes, values):
+        for new, merged in shapes:
+            if new.variable is None:
+                new._shape = merged
+        for new, value in values:
+            new._store(value, new.pending.ctx)
+            new.pending = None
+        touched = OrderedDict()
+        for block, attr, old, new in swaps:
+            block._reg_params[attr] = new
+            if block.__dict__.get(attr) is old:
+                object.__setattr__(block, attr, new)
+            touched.setdefault(id(block), (block, []))[1].append((old, new))
+        for block, pairs in touched.values():
+            held = {id(p) for p in block._reg_params.values() if p is not None}
+            replace = {id(old): new for old, new in pairs if id(old) not in held}
+            entries = OrderedDict()
+            for key, param in block._params._params.items():
+                if id(param) in replace:
+                    param = replace[id(param)]
+                    key = param.name
+                entries.setdefault(key, param)
+            for old, new in pairs:
+                if new.name not in entries:
+                    entries[new.name] = new
+            block._params._params.clear()
+            block._params._params.update(entries)
+            for old, new in pairs:
+                if id(old) not in held:
+                    if block in old._owners:
+                        old._owners.remove(block)
+                    if old.variable is not None:
+                        keras_compat.untrack_variable([block], old.variable)
+                if block not in new._owners:
+                    new._owners.append(block)
+                if new.variable is not None:
+                    keras_compat.track_variable(block, new.variable)
+            keras_compat.sort_tracked(block)
+            block._forget_compiled_state()
+
+    def _forget_compiled_state(self):
+        """Drop what was made from the old variables: fast-path plans and compiled
+        graphs, of this block and of every block that contains it."""
+        pending, seen = [self], set()
+        while pending:
+            block = pending.pop()
+            if id(block) in seen:
+                continue
+            seen.add(id(block))
+            if block.__dict__.get("_fast_plan") is not None:
+                object.__setattr__(block, "_fast_plan", None)
+            if block._compiled_call is not None:
+                from keras_defer import hybrid
+
+                object.__setattr__(block, "_compiled_call", hybrid.compile_call(
+                    block, **block.__dict__.get("_hybrid_options", {})))
+            pending.extend(ref() for ref in block.__dict__.get("_parents", ())
+                           if ref() is not None)
 
     def initialize(self, init=initializer.Uniform(), ctx=None, verbose=False,
                    force_reinit=False):
@@ -335,6 +525,9 @@ class Block(keras.layers.Layer):
                 continue
             if key == "_compiled_call":
                 value = None
+            elif key == "_parents":  # the copies of the parents copied along with it
+                value = [weakref.ref(memo[id(ref())]) for ref in value
+                         if ref() is not None and id(ref()) in memo]
             elif key == "_scope":
                 value = naming.NameScope(new)
             else:
@@ -363,6 +556,7 @@ class HybridBlock(Block):
     def hybridize(self, active=True, **kwargs):
         from keras_defer import hybrid
 
+        object.__setattr__(self, "_hybrid_options", dict(kwargs))
         object.__setattr__(self, "_compiled_call", hybrid.compile_call(self, **kwargs)
                            if active else None)
         super().hybridize(active, **kwargs)
