@@ -64,7 +64,8 @@ CLAUSES = [
            "shape-mismatch error and changes nothing; the batch size may vary freely (exercise 3).",
            CH + " exercise 3"),
     Clause("DI-17", "errors", "data()/grad()/list_ctx() before initialize() raise RuntimeError (not "
-           "initialized); data()/grad() after it and before the first pass raise DeferredInitializationError.",
+           "initialized); data()/grad() after it and before the first pass raise DeferredInitializationError; "
+           "grad() of an initialized grad_req='null' parameter (BatchNorm's running statistics) raises.",
            CH + ".1 (net[0].weight.data()); " + P + " _check_and_get"),
     Clause("DI-18", "errors", "A forward pass before initialize() raises RuntimeError (not initialized) "
            "and changes nothing.", B + " HybridBlock.forward"),
@@ -102,6 +103,7 @@ GROUPS = sorted({c.group for c in CLAUSES})
 ERROR_KINDS = {
     "not_initialized": "RuntimeError: Parameter ... has not been initialized",
     "deferred": "DeferredInitializationError (a RuntimeError)",
+    "no_grad": "RuntimeError: Cannot get gradient array for Parameter ... because grad_req='null'",
     "shape_mismatch": "an error naming contradicting shapes (MXNetError 'Shape inconsistent', "
                       "keras_defer ShapeMismatchError)",
 }

@@ -199,11 +199,15 @@ class ConformanceMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     @guarded
     def forward(self, data):
-        first = self.first_dense()
-        flatten = first.flatten if first else True
-        features = self.expected_features()
-        shape = data.draw(strategies.input_shapes(features, flatten), label="input shape")
-        self.line("y = net(nd.random.uniform(shape=%r))" % (shape,))
+        if isinstance(self.width, A.Input):
+            shape = data.draw(strategies.stem_inputs(self.design_input()[1:], self.width.axis),
+                              label="input shape")
+        else:
+            first = self.first_dense()
+            flatten = first.flatten if first else True
+            features = self.expected_features()
+            shape = data.draw(strategies.input_shapes(features, flatten), label="input shape")
+        self.line("y = net(%s)" % self.input_source(shape))
         pending = any(p.deferred for p in self.model.params.values())
         # data given by set_data() before the first pass replaces the initializer: that
         # pass is where DI-19 shows
@@ -211,7 +215,8 @@ class ConformanceMachine(RuleBasedStateMachine):
         had_pass = self.passed_once
         start = len(recording.CALLS)
         expected = self.model.forward(shape)
-        out, kind, _ = self.call(self.adapter.forward, self.net, shape, self.device)
+        out, kind, _ = self.call(self.adapter.forward, self.net, shape, self.device,
+                                 self.indices())
         calls = self.new_calls(start)
         if expected.error == "not_initialized":
             clause = "DI-18"
@@ -248,7 +253,7 @@ class ConformanceMachine(RuleBasedStateMachine):
     def read(self, data, what):
         name = data.draw(st.sampled_from(self.model.collect_params()), label="param")
         self.line("net.collect_params()[%r].%s()" % (name, what))
-        expected = self.model.data(name)
+        expected = self.model.grad(name) if what == "grad" else self.model.data(name)
         if what == "list_ctx" and expected == "deferred":
             expected = None
         fn = {"data": self.adapter.data, "grad": self.adapter.grad,
@@ -360,13 +365,16 @@ class ConformanceMachine(RuleBasedStateMachine):
         self.check("DI-25", table == twin_model.param_table(),
                    "the copy's table is %s; got %s" % (twin_model.param_table(), table))
         first = self.first_dense()
-        shape = (2, self.expected_features()) if first and first.flatten else None
+        if isinstance(self.width, A.Input):
+            shape = self.design_input()
+        else:
+            shape = (2, self.expected_features()) if first and first.flatten else None
         if shape is None:
             return
-        self.line("twin(nd.random.uniform(shape=%r))" % (shape,))
+        self.line("twin(%s)" % self.input_source(shape))
         start = len(recording.CALLS)
         expected = twin_model.forward(shape)
-        _, kind, _ = self.call(self.adapter.forward, twin, shape, self.device)
+        _, kind, _ = self.call(self.adapter.forward, twin, shape, self.device, self.indices())
         self.check("DI-25", kind == expected.error and self.new_calls(start) == expected.calls,
                    "the copy's first pass raises %s and calls %s; got %s and %s"
                    % (expected.error, expected.calls, kind, self.new_calls(start)))
@@ -428,7 +436,7 @@ class ConformanceMachine(RuleBasedStateMachine):
         for p in probe.params.values():
             if p.data is None:
                 p.deferred = ("zeros", p.deferred[1] if p.deferred else None)
-        if probe.forward((2, self.expected_features())).error is not None:
+        if probe.forward(self.design_input()).error is not None:
             return None
         inferred = probe.params[name].shape
         return None if 0 in inferred else tuple(inferred)
@@ -441,8 +449,39 @@ class ConformanceMachine(RuleBasedStateMachine):
         units = self.model._units(self.model.root, False)
         for unit in units:
             for i in unit:
-                return self.model.dense[i]
+                if isinstance(self.model.layers[i].node, A.Dense):
+                    return self.model.layers[i]
         return None
+
+    def indices(self):
+        """The bound of integer inputs (Embedding first), 0 for real-valued inputs."""
+        return self.width.indices if isinstance(self.width, A.Input) else 0
+
+    def input_source(self, shape):
+        if self.indices():
+            return "nd.random.randint(0, %d, shape=%r).astype('float32')" % (self.indices(), shape)
+        return "nd.random.uniform(shape=%r)" % (shape,)
+
+    def design_input(self, batch=2):
+        """The input the net was designed for, its channel/feature size following what
+        the first layer reading it already knows (as a user feeds a built net)."""
+        if not isinstance(self.width, A.Input):
+            return (batch, self.expected_features())
+        dims = list(self.width.dims)
+        for unit in self.model._units(self.model.root, False):
+            for i in unit:
+                layer = self.model.layers[i]
+                node = layer.node
+                if isinstance(node, (A.Conv, A.Recurrent)):
+                    w = self.model.params[layer.params[
+                        "weight" if isinstance(node, A.Conv) else "l0_i2h_weight"]].shape
+                    known = w[0] if getattr(node, "transpose", False) else w[1]
+                    if known and isinstance(node, A.Conv) == (self.width.axis == 1):
+                        dims[self.width.axis - 1] = known
+                    return (batch,) + tuple(dims)
+                if layer.params or isinstance(node, A.Flatten):
+                    return (batch,) + tuple(dims)
+        return (batch,) + tuple(dims)
 
     def expected_features(self):
         first = self.first_dense()

@@ -29,6 +29,7 @@ DIVERGENCES = {
                                         "shape unchanged (Gluon changes the shape, then asserts).",
 }
 
+NP_FLOAT32 = "<class 'numpy.float32'>"
 UNIFORM = "uniform"  # the value token of Gluon's default initializer: random, not checked
 
 WARN_ALREADY = ("Parameter '%s' is already initialized, ignoring. "
@@ -52,13 +53,15 @@ class Param:
     data: Optional[object] = None    # value token once initialized (float, or UNIFORM)
     deferred: Optional[tuple] = None  # (initializer, pending value token or None)
     ctx: Optional[str] = None
+    grad_req: str = "write"          # 'null': BatchNorm's running statistics, ...
+    dtype: str = "float32"           # as repr() prints it
+
+    def repr(self):
+        return "Parameter %s (shape=%s, dtype=%s)" % (self.name, self.shape, self.dtype)
 
     @property
     def known(self):
         return bool(self.shape) and all(d > 0 for d in self.shape)
-
-    def repr(self):
-        return "Parameter %s (shape=%s, dtype=float32)" % (self.name, self.shape)
 
     def compatible(self, shape):
         return len(shape) == len(self.shape) and all(
@@ -66,14 +69,57 @@ class Param:
 
 
 @dataclass
-class DenseObj:
+class Layer:
+    """A built leaf block: its arch node, prefix and parameters (attribute -> full name,
+    in registration order, which is the order Gluon initializes them in)."""
     index: int
+    node: object
     prefix: str
-    units: int
-    activation: Optional[str]
-    flatten: bool
-    weight: str
-    bias: Optional[str]
+    params: dict = field(default_factory=dict)
+
+    @property
+    def hybrid(self):
+        return not (isinstance(self.node, A.Lambda) and not self.node.hybrid)
+
+    # Dense's, kept for the machine and the older call sites
+    @property
+    def units(self):
+        return self.node.units
+
+    @property
+    def flatten(self):
+        return self.node.flatten
+
+    @property
+    def activation(self):
+        return self.node.activation
+
+    @property
+    def weight(self):
+        return self.params.get("weight")
+
+    @property
+    def bias(self):
+        return self.params.get("bias")
+
+
+# Gluon's name hint (_alias) of each leaf block class
+def _hint(node):
+    if isinstance(node, A.Dense):
+        return "dense"
+    if isinstance(node, A.Conv):
+        return "conv"
+    if isinstance(node, A.Pool):
+        return "pool"
+    if isinstance(node, A.Activation):
+        return node.activation
+    if isinstance(node, A.Lambda):
+        return "hybridlambda" if node.hybrid else "lambda"
+    if isinstance(node, A.Norm):
+        return node.class_name.lower()
+    if isinstance(node, A.Recurrent):
+        return node.mode
+    return type(node).__name__.lower()  # flatten, dropout, embedding
 
 
 @dataclass
@@ -81,7 +127,7 @@ class Node:
     """A built block: a DenseObj leaf (by index) or a container."""
     class_name: str
     prefix: str
-    children: List[object] = field(default_factory=list)  # Node or int (DenseObj index)
+    children: List[object] = field(default_factory=list)  # Node or int (Layer index)
     hybrid: bool = False
 
 
@@ -119,7 +165,8 @@ class NetModel:
         self.world = world
         self.arch = arch
         self.params = {}      # name -> Param, in creation order
-        self.dense = []       # DenseObj by creation index
+        self.layers = []      # Layer by creation index
+        self.dense = []       # Dense creation number -> its Layer
         self.hybridized = False
         self.root = self._build(arch, scope=None)
 
@@ -136,37 +183,46 @@ class NetModel:
 
     def _build(self, node, scope):
         if isinstance(node, A.Reuse):
-            return node.ref
+            return self.dense[node.ref].index
         if isinstance(node, A.Dense):
             prefix = self._prefix("dense", node.prefix, scope)
-            index = len(self.dense)
+            layer = Layer(len(self.layers), node, prefix)
             if node.share is not None:
                 src = self.dense[node.share]
-                weight, bias = src.weight, src.bias
-                w = self.params[weight]
+                layer.params = dict(src.params)
+                w = self.params[src.weight]
                 if node.in_units and w.shape[1] == 0:  # ParameterDict.get merges the shape
                     w.shape = (w.shape[0], node.in_units)
             else:
-                weight = prefix + "weight"
-                self.params[weight] = Param(weight, (node.units, node.in_units),
-                                            node.weight_initializer)
-                bias = None
+                self._add(layer, "weight", (node.units, node.in_units), node.weight_initializer)
                 if node.use_bias:
-                    bias = prefix + "bias"
-                    self.params[bias] = Param(bias, (node.units,), node.bias_initializer)
-            self.dense.append(DenseObj(index, prefix, node.units, node.activation,
-                                       node.flatten, weight, bias))
-            return index
+                    self._add(layer, "bias", (node.units,), node.bias_initializer)
+            self.layers.append(layer)
+            self.dense.append(layer)
+            return layer.index
+        if isinstance(node, A.LAYERS):
+            layer = Layer(len(self.layers), node, self._prefix(_hint(node), None, scope))
+            for attr, shape, init, req in _declared(node):
+                self._add(layer, attr, shape, init, req)
+            self.layers.append(layer)
+            return layer.index
         prefix = self._prefix(node.class_name.lower(), node.prefix, scope)
         built = Node(node.class_name, prefix, hybrid=node.hybrid)
         inner = (prefix, {}) if node.scoped else scope
         built.children = [self._build(child, inner) for child in node.children]
         return built
 
+    def _add(self, layer, attr, shape, init, grad_req="write"):
+        name = layer.prefix + attr
+        # Conv and the norms leave dtype at its default, numpy.float32 (a class); the
+        # others pass the string 'float32' (checked against MXNet 1.9.1)
+        dtype = (NP_FLOAT32 if isinstance(layer.node, (A.Conv, A.Norm)) else "float32")
+        self.params[name] = Param(name, tuple(shape), init, grad_req=grad_req, dtype=dtype)
+        layer.params[attr] = name
+
     # -- structure ----------------------------------------------------------------------
     def dense_params(self, index):
-        d = self.dense[index]
-        return [d.weight] + ([d.bias] if d.bias else [])
+        return list(self.layers[index].params.values())
 
     def _collect(self, node, out):
         if isinstance(node, int):
@@ -191,10 +247,7 @@ class NetModel:
     def block_repr(self, node=None):
         node = self.root if node is None else node
         if isinstance(node, int):
-            d = self.dense[node]
-            shape = self.params[d.weight].shape
-            act = "Activation(%s)" % d.activation if d.activation else "linear"
-            return "Dense(%s -> %d, %s)" % (shape[1] if shape[1] else None, shape[0], act)
+            return _repr(self.layers[node], self.params)
         lines = ["  (%d): %s" % (i, _indent(self.block_repr(c), 2))
                  for i, c in enumerate(node.children)]
         return "%s(\n%s\n)" % (node.class_name, "\n".join(lines))
@@ -210,10 +263,8 @@ class NetModel:
 
         def visit(node, path):
             if isinstance(node, int):
-                d = self.dense[node]
-                out[path + "weight"] = d.weight
-                if d.bias:
-                    out[path + "bias"] = d.bias
+                for attr, name in self.layers[node].params.items():
+                    out[path + attr] = name
                 return
             for i, child in enumerate(node.children):
                 visit(child, path + "%d." % i)
@@ -258,6 +309,14 @@ class NetModel:
         if p.data is not None:
             return None
         return "deferred" if p.deferred else "not_initialized"
+
+    def grad(self, name):
+        """Error kind of Parameter.grad(): data()'s, or 'no_grad' once initialized with
+        grad_req='null' (BatchNorm's running statistics, InstanceNorm's unused gamma)."""
+        kind = self.data(name)
+        if kind is None and self.params[name].grad_req == "null":
+            return "no_grad"
+        return kind
 
     def list_ctx(self, name):
         p = self.params[name]
@@ -333,23 +392,23 @@ class NetModel:
             inferred = {}
             s = shape
             for i in unit:
-                d = self.dense[i]
-                f = _features(s, d.flatten)
-                wshape = inferred.get(d.weight, self.params[d.weight].shape)
-                if wshape[1] not in (0, f):
-                    raise ModelError("shape_mismatch", d.weight)
-                inferred[d.weight] = (d.units, f)
-                s = _out_shape(s, d)
+                layer = self.layers[i]
+                for name, want in _needs(layer, s).items():
+                    have = inferred.get(name, self.params[name].shape)
+                    if len(have) != len(want) or any(h not in (0, w) for h, w in zip(have, want)):
+                        raise ModelError("shape_mismatch", name)
+                    inferred[name] = want
+                s = _out(layer, s)
             for name, new in inferred.items():
                 self.params[name].shape = new
             for name in order:
                 self._finish(self.params[name], out)
         for i in unit:
-            d = self.dense[i]
-            f = _features(shape, d.flatten)
-            if self.params[d.weight].shape[1] != f:
-                raise ModelError("shape_mismatch", d.weight)
-            shape = _out_shape(shape, d)
+            layer = self.layers[i]
+            for name, want in _needs(layer, shape).items():
+                if self.params[name].shape != want:
+                    raise ModelError("shape_mismatch", name)
+            shape = _out(layer, shape)
         return shape
 
     def hybridize(self):
@@ -359,7 +418,8 @@ class NetModel:
             if isinstance(node, int):
                 return
             if not node.hybrid and node.children and all(
-                    isinstance(c, int) or c.hybrid for c in node.children):
+                    self.layers[c].hybrid if isinstance(c, int) else c.hybrid
+                    for c in node.children):
                 out.warnings.append(WARN_SEQUENTIAL % node.prefix)
             for child in node.children:
                 visit(child)
@@ -415,6 +475,147 @@ def _features(shape, flatten):
 
 def _out_shape(shape, d):
     return (shape[0], d.units) if d.flatten else tuple(shape[:-1]) + (d.units,)
+
+
+# -- the leaf blocks: declared parameters, shapes inferred, output shape, repr ---------------
+
+def _declared(node):
+    """(attribute, shape before the first pass, own initializer, grad_req) in Gluon's
+    registration order (gluon/nn/conv_layers.py, basic_layers.py, rnn/rnn_layer.py)."""
+    if isinstance(node, A.Conv):
+        k = (node.kernel,) * node.dims
+        shape = ((node.in_channels, node.channels) if node.transpose
+                 else (node.channels, node.in_channels)) + k
+        out = [("weight", shape, None, "write")]
+        if node.use_bias:
+            out.append(("bias", (node.channels,), "zeros", "write"))
+        return out
+    if isinstance(node, A.Norm):
+        c = (node.in_channels,)
+        if node.kind == "batch":
+            return [("gamma", c, "ones", "write"), ("beta", c, "zeros", "write"),
+                    ("running_mean", c, "zeros", "null"), ("running_var", c, "ones", "null")]
+        scale = node.scale if node.kind == "instance" else True
+        return [("gamma", c, "ones", "write" if scale else "null"), ("beta", c, "zeros", "write")]
+    if isinstance(node, A.Embedding):
+        return [("weight", (node.input_dim, node.output_dim), None, "write")]
+    if isinstance(node, A.Recurrent):
+        out, ng, nh = [], node.gates * node.hidden, node.hidden
+        ni = node.input_size
+        for i in range(node.num_layers):
+            for j in ["l", "r"][:2 if node.bidirectional else 1]:
+                out += [("%s%d_i2h_weight" % (j, i), (ng, ni), None, "write"),
+                        ("%s%d_h2h_weight" % (j, i), (ng, nh), None, "write"),
+                        ("%s%d_i2h_bias" % (j, i), (ng,), "zeros", "write"),
+                        ("%s%d_h2h_bias" % (j, i), (ng,), "zeros", "write")]
+            ni = nh * (2 if node.bidirectional else 1)
+        return out
+    return []
+
+
+def _needs(layer, shape):
+    """The full shapes the input `shape` requires of the layer's parameters."""
+    node, p = layer.node, layer.params
+    if isinstance(node, A.Dense):
+        return {p["weight"]: (node.units, _features(shape, node.flatten))}
+    if isinstance(node, A.Conv):
+        _rank(node, shape, node.dims + 2)
+        k = (node.kernel,) * node.dims
+        c = shape[1]
+        return {p["weight"]: ((c, node.channels) if node.transpose else (node.channels, c)) + k}
+    if isinstance(node, A.Norm):
+        c = shape[-1] if node.kind == "layer" else shape[1]
+        return {name: (c,) for name in p.values()}
+    if isinstance(node, A.Recurrent):
+        _rank(node, shape, 3)
+        return {p[j + "0_i2h_weight"]: (node.gates * node.hidden, shape[2])
+                for j in ["l", "r"][:2 if node.bidirectional else 1]}
+    return {}
+
+
+def _rank(node, shape, rank):
+    if len(shape) != rank:  # the strategies never draw it: the model does not predict it
+        raise AssertionError("%s on an input of shape %s" % (node, shape))
+
+
+def _out(layer, shape):
+    node = layer.node
+    if isinstance(node, A.Dense):
+        return _out_shape(shape, node)
+    if isinstance(node, A.Conv):
+        k, s, pad = node.kernel, node.strides, node.padding
+        if node.transpose:
+            spatial = tuple((n - 1) * s - 2 * pad + k for n in shape[2:])
+        else:
+            spatial = tuple((n + 2 * pad - k) // s + 1 for n in shape[2:])
+        return (shape[0], node.channels) + spatial
+    if isinstance(node, A.Pool):
+        _rank(node, shape, node.dims + 2)
+        if node.global_pool:
+            return tuple(shape[:2]) + (1,) * node.dims
+        return tuple(shape[:2]) + tuple((n - node.size) // node.size + 1 for n in shape[2:])
+    if isinstance(node, A.Flatten):
+        return (shape[0], _features(shape, True))
+    if isinstance(node, A.Embedding):
+        return tuple(shape) + (node.output_dim,)
+    if isinstance(node, A.Recurrent):
+        return tuple(shape[:2]) + (node.hidden * (2 if node.bidirectional else 1),)
+    return tuple(shape)  # Dropout, Activation, Lambda, Norm
+
+
+def _repr(layer, params):
+    """repr() of a leaf block as Gluon 1.9.1 prints it (checked against MXNet)."""
+    node = layer.node
+    shape = lambda attr: params[layer.params[attr]].shape  # noqa: E731
+    act = "Activation(%s)" % node.activation if getattr(node, "activation", None) else None
+    if isinstance(node, A.Dense):
+        w = shape("weight")
+        return "Dense(%s -> %d, %s)" % (w[1] if w[1] else None, w[0], act or "linear")
+    if isinstance(node, A.Conv):
+        w, d = shape("weight"), node.dims
+        text = "%s(%s -> %s, kernel_size=%r, stride=%r" % (
+            node.class_name, w[1] if w[1] else None, w[0], (node.kernel,) * d, (node.strides,) * d)
+        if node.padding:
+            text += ", padding=%r" % ((node.padding,) * d,)
+        if not node.use_bias:
+            text += ", bias=False"
+        if act:
+            text += ", " + act
+        return text + ")"
+    if isinstance(node, A.Pool):
+        d = node.dims
+        size = (1,) * d if node.global_pool else (node.size,) * d
+        return ("%s(size=%r, stride=%r, padding=%r, ceil_mode=%s, global_pool=%s, pool_type=%s, "
+                "layout=%s)" % (node.class_name, size, size, (0,) * d, node.global_pool,
+                                node.global_pool, node.kind, {1: "NCW", 2: "NCHW", 3: "NCDHW"}[d]))
+    if isinstance(node, A.Flatten):
+        return "Flatten"
+    if isinstance(node, A.Dropout):
+        return "Dropout(p = %s, axes=())" % node.rate
+    if isinstance(node, A.Activation):
+        return "Activation(%s)" % node.activation
+    if isinstance(node, A.Lambda):
+        return "%s(%s)" % ("HybridLambda" if node.hybrid else "Lambda", node.function)
+    if isinstance(node, A.Norm):
+        c = shape("gamma")[0]
+        if node.kind == "batch":
+            return ("BatchNorm(axis=1, eps=1e-05, momentum=0.9, fix_gamma=False, "
+                    "use_global_stats=False, in_channels=%s)" % (c if c else None))
+        if node.kind == "layer":
+            return "LayerNorm(eps=1e-05, axis=-1, center=True, scale=True, in_channels=%d)" % c
+        return ("InstanceNorm(eps=1e-05, axis=1, center=True, scale=%s, in_channels=%d)"
+                % (node.scale, c))
+    if isinstance(node, A.Embedding):
+        return "Embedding(%d -> %d, float32)" % (node.input_dim, node.output_dim)
+    if isinstance(node, A.Recurrent):
+        w = shape("l0_i2h_weight")
+        text = "%s(%s -> %d, TNC" % (node.class_name, w[1] if w[1] else None, node.hidden)
+        if node.num_layers != 1:
+            text += ", num_layers=%d" % node.num_layers
+        if node.bidirectional:
+            text += ", bidirectional"
+        return text + ")"
+    raise TypeError(node)
 
 
 def _indent(text, spaces):

@@ -3,6 +3,18 @@
 Hypothesis shrinks towards 0 / the first choice, so the common case is always the
 small value (`integers(0, n) == n` marks a rare branch).  Kept small on purpose (widths 1-8, at most 5 Dense layers, nesting depth <= 3) so a
 `ci` run of every clause group stays within minutes on two CPU cores.
+
+A net is a Dense tree (the original family) optionally preceded by a stem of other
+blocks: `conv` (Conv1D/2D/3D, Conv*Transpose, Max/Avg/Global pooling, BatchNorm,
+InstanceNorm, LayerNorm, Activation, Dropout, (Hybrid)Lambda, Flatten; NCW/NCHW/NCDHW
+inputs), `rnn` (rnn.RNN/LSTM/GRU on TNC inputs) or `embedding` (integer indices).  The
+Dense part also draws Activation, Dropout, (Hybrid)Lambda, LayerNorm and BatchNorm.
+
+Some inputs are never drawn because MXNet 1.9.1 does not define them (the model could not
+predict them): BatchNorm/InstanceNorm see only a channel axis fixed by a layer before them
+(MXNet's BatchNorm silently accepts a channel count contradicting its parameters,
+InstanceNorm fails asynchronously), InstanceNorm only rank >= 3, pooling windows and
+kernels never exceed the (fixed) spatial sizes.
 """
 
 from hypothesis import strategies as st
@@ -10,13 +22,125 @@ from hypothesis import strategies as st
 from conformance import arch as A
 
 ACTIVATIONS = [None, None, "relu", "tanh", "sigmoid"]
+FUNCTIONS = ["tanh", "relu", "sigmoid"]
 WIDTHS = st.integers(1, 8)
+FAMILIES = ("dense", "dense", "dense", "conv", "rnn", "embedding")
+
+
+def _in_dim(draw, mode, right, state, may_be_wrong):
+    """in_channels / input_size: 0, the right one or (once, mode 'wrong') a wrong one."""
+    if mode == "all" or (mode == "some" and draw(st.booleans())):
+        return right
+    if mode == "wrong" and may_be_wrong and not state["wrong_done"] and draw(st.booleans()):
+        state["wrong_done"] = True
+        return right + draw(st.integers(1, 3))
+    return 0
+
+
+def _simple(draw, hybrid):
+    """A shape-preserving block without parameters."""
+    kind = draw(st.sampled_from(["act", "dropout", "lambda"]))
+    if kind == "act":
+        return A.Activation(draw(st.sampled_from(["relu", "tanh", "sigmoid"])))
+    if kind == "dropout":
+        return A.Dropout(draw(st.sampled_from([0.5, 0.25])))
+    return A.Lambda(draw(st.sampled_from(FUNCTIONS)), hybrid=hybrid or draw(st.booleans()))
+
+
+def _conv_stem(draw, mode, hybrid, state):
+    dims = draw(st.integers(1, 3))
+    top = {1: 7, 2: 5, 3: 3}[dims]
+    channels = draw(st.integers(1, 3))
+    spatial = [draw(st.integers(2, top)) for _ in range(dims)]
+    inp = A.Input(dims=(channels,) + tuple(spatial), axis=1)
+    blocks, fixed = [], False   # fixed: the channel count comes from a conv, not the input
+    for _ in range(draw(st.integers(1, 4))):
+        kind = draw(st.sampled_from(["conv", "conv", "pool", "norm", "simple"]))
+        if kind == "conv":
+            transpose = draw(st.integers(0, 5)) == 5
+            pad = 0 if transpose else draw(st.sampled_from([0, 0, 1]))
+            kmax = 2 if transpose else min(3, min(spatial) + 2 * pad)
+            kernel = draw(st.integers(1, kmax))
+            strides = 1 if transpose else draw(st.integers(1, 2))
+            out = draw(st.integers(1, 4))
+            node = A.Conv(dims, out, kernel, strides=strides, padding=pad,
+                          use_bias=draw(st.integers(0, 4)) < 4,
+                          in_channels=_in_dim(draw, mode, channels, state, fixed),
+                          activation=draw(st.sampled_from(ACTIVATIONS)), transpose=transpose)
+            if transpose:
+                spatial = [(n - 1) * strides + kernel for n in spatial]
+            else:
+                spatial = [(n + 2 * pad - kernel) // strides + 1 for n in spatial]
+            channels, fixed = out, True
+        elif kind == "pool":
+            if draw(st.integers(0, 3)) == 3:
+                node = A.Pool(dims, draw(st.sampled_from(["max", "avg"])), global_pool=True)
+                spatial = [1] * dims
+            else:
+                size = draw(st.integers(1, min(2, min(spatial))))
+                node = A.Pool(dims, draw(st.sampled_from(["max", "avg"])), size)
+                spatial = [(n - size) // size + 1 for n in spatial]
+        elif kind == "norm":
+            kinds = ["batch", "instance", "layer"] if fixed else ["layer"]
+            norm = draw(st.sampled_from(kinds))
+            right = spatial[-1] if norm == "layer" else channels
+            node = A.Norm(norm, in_channels=_in_dim(draw, mode, right, state, False),
+                          scale=norm == "instance" and draw(st.booleans()))
+        else:
+            node = _simple(draw, hybrid)
+        blocks.append(node)
+    end = draw(st.sampled_from(["none", "flatten", "global"]))
+    if end == "global":
+        blocks += [A.Pool(dims, draw(st.sampled_from(["max", "avg"])), global_pool=True),
+                   A.Flatten()]
+        return blocks, inp, (channels,), fixed
+    if end == "flatten":
+        blocks.append(A.Flatten())
+    size = channels
+    for n in spatial:
+        size *= n
+    return blocks, inp, (size,) if end == "flatten" else (channels,) + tuple(spatial), False
+
+
+def _recurrent(draw, mode, features, state, may_be_wrong):
+    node = A.Recurrent(draw(st.sampled_from(["lstm", "gru", "rnn"])), draw(st.integers(1, 3)),
+                       num_layers=1 + (draw(st.integers(0, 3)) == 3),
+                       bidirectional=draw(st.integers(0, 3)) == 3,
+                       input_size=_in_dim(draw, mode, features, state, may_be_wrong))
+    return node, node.hidden * (2 if node.bidirectional else 1)
+
+
+def _sequence_stem(draw, mode, hybrid, state, family):
+    blocks = []
+    if family == "embedding":
+        steps, high = draw(st.integers(1, 3)), draw(st.integers(2, 6))
+        inp = A.Input(dims=(steps,), axis=1, indices=high)
+        blocks.append(A.Embedding(high, draw(st.integers(1, 4))))
+        dims, count = (steps, blocks[0].output_dim), draw(st.integers(0, 2))
+    else:
+        dims = (draw(st.integers(1, 2)), draw(st.integers(1, 4)))
+        inp = A.Input(dims=dims, axis=2)
+        count = draw(st.integers(1, 3))
+    rnn_seen = False
+    for _ in range(count):
+        kind = draw(st.sampled_from(["rnn", "rnn", "layer", "simple"]))
+        if kind == "rnn":
+            node, out = _recurrent(draw, mode, dims[1], state, rnn_seen)
+            dims, rnn_seen = (dims[0], out), True
+        elif kind == "layer":
+            node = A.Norm("layer")
+        else:
+            node = _simple(draw, hybrid)
+        blocks.append(node)
+    return blocks, inp, dims, False
 
 
 @st.composite
 def architectures(draw, max_layers=5, max_depth=3, sharing=None, prefixes=True,
-                  modes=("none", "none", "some", "all", "wrong"), min_layers=1):
-    """(arch, width): a Sequential tree and the input feature size it was designed for.
+                  modes=("none", "none", "some", "all", "wrong"), min_layers=1,
+                  families=FAMILIES, extras=True):
+    """(arch, width): a Sequential tree and the input it was designed for: the feature
+    size (an int) of a Dense net, an `arch.Input` of a net with a stem (`families`).
 
     in_units modes: none, some, all (consistent with the design width), wrong (one off);
     `sharing` forces (True) or forbids (False) shared layers; None draws it;
@@ -24,10 +148,23 @@ def architectures(draw, max_layers=5, max_depth=3, sharing=None, prefixes=True,
     clauses see several parameters initialized by one pass.
     """
     mode = draw(st.sampled_from(modes))
+    family = draw(st.sampled_from(families))
     width = draw(WIDTHS)
     share_ok = draw(st.booleans()) if sharing is None else sharing
     state = {"layers": [], "prev": width, "dense": 0, "wrong_done": False, "seq": 0,
-             "inputs": []}
+             "inputs": [], "flatten": False, "bn_ok": False}
+    root_hybrid = draw(st.booleans())
+    stem = []
+    if family != "dense":
+        wrap = draw(st.booleans())
+        stem_hybrid = root_hybrid or (wrap and draw(st.booleans()))
+        make = _conv_stem if family == "conv" else (
+            lambda d, m, h, s: _sequence_stem(d, m, h, s, family))
+        stem, width, out, state["bn_ok"] = make(draw, mode, stem_hybrid, state)
+        features = 1
+        for n in out:
+            features *= n
+        state["prev"], state["flatten"] = features, len(out) > 1
 
     def dense():
         units = draw(WIDTHS)
@@ -42,11 +179,16 @@ def architectures(draw, max_layers=5, max_depth=3, sharing=None, prefixes=True,
         prefix = None
         if prefixes and draw(st.integers(0, 5)) == 5:
             prefix = "layer%d_" % state["dense"]
+        # after a stem of rank > 2 the first Dense flattens (the model knows either way;
+        # this keeps the designed input size meaningful)
+        flatten = draw(st.integers(0, 3)) < 3 or state["flatten"]
+        state["flatten"] = False
+        state["bn_ok"] = flatten
         node = A.Dense(
             units=units,
             activation=draw(st.sampled_from(ACTIVATIONS)),
             use_bias=draw(st.integers(0, 4)) < 4,
-            flatten=draw(st.integers(0, 3)) < 3,
+            flatten=flatten,
             in_units=in_units,
             weight_initializer=draw(st.sampled_from([None, None, None, "ones"])),
             bias_initializer=draw(st.sampled_from(["zeros", "zeros", None, "ones"])),
@@ -69,6 +211,7 @@ def architectures(draw, max_layers=5, max_depth=3, sharing=None, prefixes=True,
         else:
             ref = draw(st.integers(0, state["dense"] - 1))
         src = state["layers"][ref]
+        state["bn_ok"] = src.flatten
         if draw(st.booleans()):
             state["prev"] = src.units
             return A.Reuse(ref)
@@ -82,6 +225,16 @@ def architectures(draw, max_layers=5, max_depth=3, sharing=None, prefixes=True,
         state["prev"] = src.units
         return node
 
+    def extra(hybrid):
+        # a block without Dense's parameters between Dense layers; BatchNorm only where
+        # its channel axis is fixed by the layer before (a flattening Dense)
+        kind = draw(st.sampled_from(["simple", "simple", "layer", "batch"]))
+        if kind == "batch" and state["bn_ok"]:
+            return A.Norm("batch")
+        if kind == "layer":
+            return A.Norm("layer")
+        return _simple(draw, hybrid)
+
     def container(depth, hybrid):
         n = draw(st.integers(1, 3))
         children = []
@@ -93,8 +246,12 @@ def architectures(draw, max_layers=5, max_depth=3, sharing=None, prefixes=True,
                 kinds.append("seq")
             if share_ok and state["dense"] > 0:
                 kinds += ["shared", "shared"]
+            if extras:
+                kinds.append("extra")
             kind = draw(st.sampled_from(kinds))
-            if kind == "dense":
+            if kind == "extra":
+                children.append(extra(hybrid))
+            elif kind == "dense":
                 children.append(dense())
             elif kind == "shared":
                 children.append(shared())
@@ -109,7 +266,14 @@ def architectures(draw, max_layers=5, max_depth=3, sharing=None, prefixes=True,
         return A.Sequential(children=tuple(children), hybrid=hybrid, prefix=prefix,
                             scoped=draw(st.integers(0, 2)) == 2)
 
-    root = container(1, draw(st.booleans()))
+    root = container(1, root_hybrid)
+    if stem:
+        lead = tuple(stem)
+        if wrap:
+            lead = (A.Sequential(children=lead, hybrid=stem_hybrid,
+                                 scoped=draw(st.integers(0, 2)) == 2),)
+        root = A.Sequential(children=lead + root.children, hybrid=root.hybrid,
+                            prefix=root.prefix, scoped=root.scoped)
     if state["dense"] < min_layers:
         extra = []
         while state["dense"] < min_layers:
@@ -145,3 +309,13 @@ def input_shapes(draw, features, flatten):
     rank = draw(st.integers(2, 4))
     batch = draw(st.integers(1, 4))
     return (batch,) + split_features(draw, features, rank, flatten)
+
+
+@st.composite
+def stem_inputs(draw, dims, axis):
+    """An input for a net with a stem: (batch,) + dims, the axis `axis` (channels,
+    features, time steps) sometimes of another size (wrong); the batch size varies."""
+    dims = list(dims)
+    if draw(st.integers(0, 4)) == 4:
+        dims[axis - 1] += draw(st.integers(1, 3))
+    return (draw(st.integers(1, 4)),) + tuple(dims)

@@ -40,6 +40,12 @@ class Adapter:
     def make_input(self, shape, device):
         raise NotImplementedError
 
+    def make_indices(self, shape, high, device):
+        """Integer indices in [0, high) as float32 (what Gluon's Embedding is fed)."""
+        import numpy as np
+        values = np.random.randint(0, high, size=shape).astype("float32")
+        return self.nd.array(values, ctx=self.context(device))
+
     def make_array(self, shape, value, device):
         raise NotImplementedError
 
@@ -72,7 +78,7 @@ class Adapter:
         return Recording
 
     def build(self, arch):
-        namespace = {"nn": self.nn}
+        namespace = {"nn": self.nn, "rnn": self.rnn}
         exec("\n".join(A.source_lines(arch)), namespace)
         return namespace["net"]
 
@@ -89,10 +95,16 @@ class Adapter:
         """'cpu(0)'-style name of the device holding `tensor`."""
         raise NotImplementedError
 
-    def forward(self, net, shape, device):
-        """(output shape, device of the output)."""
-        out = net(self.make_input(shape, device))
+    def forward(self, net, shape, device, indices=0):
+        """(output shape, device of the output); `indices` > 0: integer inputs below it."""
+        x = (self.make_indices(shape, indices, device) if indices
+             else self.make_input(shape, device))
+        out = self.wait(net(x))
         return self.shape_of(out), self.device_of(out)
+
+    def wait(self, tensor):
+        """Block until `tensor` is computed (so that errors surface here)."""
+        return tensor
 
     def data_device(self, net, name, device):
         return self.device_of(self.param(net, name).data(self.context(device)))
@@ -146,7 +158,7 @@ class Adapter:
         """Imports and the recording initializer, as a user would write them."""
         return [
             "from %s import init, nd" % self.module,
-            "from %s.gluon import nn" % self.module,
+            "from %s.gluon import nn, rnn" % self.module,
             "",
             "class Recording(init.Initializer):",
             "    calls = 0",

@@ -14,10 +14,11 @@ class KerasDeferAdapter(Adapter):
     def load(self):
         import keras_defer
         from keras_defer import init, nd, naming
-        from keras_defer.gluon import nn
+        from keras_defer.gluon import nn, rnn
 
         self.kd = keras_defer
         self.nn = nn
+        self.rnn = rnn
         self.init = init
         self.nd = nd
         self.naming = naming
@@ -54,6 +55,8 @@ class KerasDeferAdapter(Adapter):
             return "deferred"
         if isinstance(exc, errors.ShapeMismatchError):
             return "shape_mismatch"
+        if isinstance(exc, RuntimeError) and "grad_req='null'" in str(exc):
+            return "no_grad"
         if isinstance(exc, RuntimeError) and "has not been initialized" in str(exc):
             return "not_initialized"
         return None

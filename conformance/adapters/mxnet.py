@@ -10,10 +10,12 @@ class MXNetAdapter(Adapter):
 
     def load(self):
         import mxnet as mx
-        from mxnet import gluon, init
+        from mxnet import gluon, init, nd
 
         self.mx = mx
+        self.nd = nd
         self.nn = gluon.nn
+        self.rnn = gluon.rnn
         self.init = init
         self.initializer_base = init.Initializer
         self.DeferredInitializationError = gluon.parameter.DeferredInitializationError
@@ -31,6 +33,10 @@ class MXNetAdapter(Adapter):
 
     def make_input(self, shape, device):
         return self.mx.nd.random.uniform(shape=shape, ctx=self.context(device))
+
+    def wait(self, tensor):
+        tensor.wait_to_read()  # MXNet runs operators asynchronously
+        return tensor
 
     def make_array(self, shape, value, device):
         return self.mx.nd.full(shape, value, ctx=self.context(device))
@@ -51,6 +57,8 @@ class MXNetAdapter(Adapter):
             return "shape_mismatch"
         if isinstance(exc, AssertionError) and "incompatible" in text:
             return "shape_mismatch"  # Gluon's bare assert on a contradicting shape
+        if isinstance(exc, RuntimeError) and "grad_req='null'" in text:
+            return "no_grad"
         if isinstance(exc, (RuntimeError, AssertionError)) and "has not been initialized" in text:
             return "not_initialized"
         return None
