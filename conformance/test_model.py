@@ -58,3 +58,68 @@ def test_build_script_matches_the_architecture():
     lines = A.source_lines(A.Sequential(children=(A.Dense(2), A.Reuse(0)), scoped=True))
     assert lines == ["net = nn.Sequential()", "with net.name_scope():",
                      "    d0 = nn.Dense(2)", "    net.add(d0, d0)"]
+
+
+# Observed in MXNet 1.9.1 (a fresh process): Conv2D(4, 2, strides=2, padding=1),
+# Conv2DTranspose(3, 2, strides=2), MaxPool2D(), GlobalAvgPool2D(), Flatten(), Dense(2)
+# on a (2, 2, 5, 5) input.
+CONV_NET = A.Sequential(children=(
+    A.Conv(2, 4, 2, strides=2, padding=1), A.Conv(2, 3, 2, strides=2, transpose=True),
+    A.Pool(2), A.Pool(2, "avg", global_pool=True), A.Flatten(), A.Dense(2)))
+
+
+def test_conv_net_names_shapes_and_reprs_before_and_after_the_first_pass():
+    net = World().build(CONV_NET)
+    assert net.param_table() == [
+        ("conv0_weight", (4, 0, 2, 2)), ("conv0_bias", (4,)), ("conv1_weight", (0, 3, 2, 2)),
+        ("conv1_bias", (3,)), ("dense0_weight", (2, 0)), ("dense0_bias", (2,))]
+    lines = net.block_repr().splitlines()
+    assert lines[1] == "  (0): Conv2D(None -> 4, kernel_size=(2, 2), stride=(2, 2), padding=(1, 1))"
+    assert lines[2] == "  (1): Conv2DTranspose(3 -> 0, kernel_size=(2, 2), stride=(2, 2))"
+    assert lines[3] == ("  (2): MaxPool2D(size=(2, 2), stride=(2, 2), padding=(0, 0), "
+                        "ceil_mode=False, global_pool=False, pool_type=max, layout=NCHW)")
+    assert lines[4] == ("  (3): GlobalAvgPool2D(size=(1, 1), stride=(1, 1), padding=(0, 0), "
+                        "ceil_mode=True, global_pool=True, pool_type=avg, layout=NCHW)")
+    assert lines[5] == "  (4): Flatten"
+    assert "Parameter conv0_weight (shape=(4, 0, 2, 2), dtype=<class 'numpy.float32'>)" in \
+        net.params_repr()
+    assert net.initialize("recording").calls == []
+    out = net.forward((2, 2, 5, 5))
+    assert out.calls == [("conv0_weight", (4, 2, 2, 2)), ("conv1_weight", (4, 3, 2, 2)),
+                         ("dense0_weight", (2, 3))]
+    assert out.output_shape == (2, 2)
+    assert net.block_repr().splitlines()[2] == (
+        "  (1): Conv2DTranspose(3 -> 4, kernel_size=(2, 2), stride=(2, 2))")
+
+
+def test_norm_layers_defaults_and_grad_req():
+    net = World().build(A.Sequential(children=(
+        A.Conv(3, 2, 2), A.Norm("batch"), A.Norm("instance"), A.Norm("layer"))))
+    assert net.initialize("recording").calls == []
+    assert net.forward((1, 2, 3, 3, 3)).calls == [("conv0_weight", (2, 2, 2, 2, 2))]
+    values = {n: (p.shape, p.data) for n, p in net.params.items()}
+    assert values["batchnorm0_gamma"] == ((2,), 1.0)
+    assert values["batchnorm0_running_mean"] == ((2,), 0.0)
+    assert values["batchnorm0_running_var"] == ((2,), 1.0)
+    assert values["layernorm0_gamma"] == ((2,), 1.0)   # the last axis
+    assert net.grad("batchnorm0_running_var") == "no_grad"
+    assert net.grad("instancenorm0_gamma") == "no_grad"  # scale=False
+    assert net.grad("batchnorm0_gamma") is None
+    assert "BatchNorm(axis=1, eps=1e-05, momentum=0.9, fix_gamma=False, use_global_stats=False, " \
+           "in_channels=2)" in net.block_repr()
+
+
+def test_embedding_and_recurrent_layers():
+    net = World().build(A.Sequential(children=(
+        A.Embedding(5, 3), A.Recurrent("lstm", 4), A.Recurrent("gru", 2, 2, True),
+        A.Recurrent("rnn", 3, input_size=4))))
+    assert net.param_table()[1:3] == [("lstm0_l0_i2h_weight", (16, 0)),
+                                      ("lstm0_l0_h2h_weight", (16, 4))]
+    assert net.block_repr().splitlines()[3] == "  (2): GRU(None -> 2, TNC, num_layers=2, bidirectional)"
+    calls = net.initialize("recording").calls
+    assert calls[:3] == [("embedding0_weight", (5, 3)), ("lstm0_l0_h2h_weight", (16, 4)),
+                         ("gru0_l0_h2h_weight", (6, 2))]
+    out = net.forward((3, 2))
+    assert out.calls == [("lstm0_l0_i2h_weight", (16, 3)), ("gru0_l0_i2h_weight", (6, 4)),
+                         ("gru0_r0_i2h_weight", (6, 4))]
+    assert out.output_shape == (3, 2, 3)
