@@ -457,9 +457,25 @@ class Block(keras.layers.Layer):
             self.build(input_shape)
         else:
             self._check_input_shape(input_shape)
-        if type(self).compute_output_shape is keras.layers.Layer.compute_output_shape:
+        return self._static_output_shape(input_shape)
+
+    def _static_output_shape(self, input_shape):
+        """This block's output shape for ``input_shape`` without running it, or ``None``.
+
+        Blocks with ``compute_output_shape`` answer directly; a parameter-free block
+        without it (a ``Lambda``) is traced symbolically, so the first pass can still
+        infer every later shape before any initializer runs.
+        """
+        if type(self).compute_output_shape is not keras.layers.Layer.compute_output_shape:
+            return tuple(self.compute_output_shape(input_shape))
+        if self._params or self._children:
             return None
-        return self.compute_output_shape(input_shape)
+        try:
+            spec = keras.layers.Layer.compute_output_spec(
+                self, keras.KerasTensor(input_shape, dtype=self.compute_dtype))
+        except Exception:  # noqa: BLE001 - not traceable: the forward will tell
+            return None
+        return tuple(spec.shape) if isinstance(spec, keras.KerasTensor) else None
 
     def _check_input_shape(self, input_shape):
         """Raise ``ShapeMismatchError`` if ``input_shape`` contradicts fixed params."""
@@ -467,9 +483,11 @@ class Block(keras.layers.Layer):
     def compute_output_spec(self, *args, **kwargs):
         # Keras derives shapes from named call() arguments; ours is call(*args), so
         # hand it the first input's shape when this block can compute its output.
-        if type(self).compute_output_shape is not keras.layers.Layer.compute_output_shape:
-            shape = self.compute_output_shape(tuple(args[0].shape))
-            return keras.KerasTensor(shape, dtype=self.compute_dtype)
+        if args and hasattr(args[0], "shape") and (
+                type(self).compute_output_shape is not keras.layers.Layer.compute_output_shape):
+            shape = self._static_output_shape(tuple(args[0].shape))
+            if shape is not None:
+                return keras.KerasTensor(shape, dtype=self.compute_dtype)
         return super().compute_output_spec(*args, **kwargs)
 
     # -- Keras citizenship ------------------------------------------------------------

@@ -160,3 +160,34 @@ def test_a_fresh_dense_failing_in_set_data_keeps_its_pending_init():
     with pytest.raises(ValueError):
         dense.weight.set_data(np.ones((4, 2)))
     assert_same_state(before, state(dense))
+
+
+@pytest.mark.parametrize("lam", ["Lambda", "HybridLambda"])
+def test_a_lambda_in_the_chain_does_not_hide_a_later_shape_error(lam):
+    """Lambdas have no compute_output_shape: the first pass traces them symbolically,
+    so a contradiction after one is found before any initializer runs."""
+    recorder = Recorder()
+    net = nn.Sequential(prefix="net_")
+    with net.name_scope():
+        net.add(nn.Dense(4), getattr(nn, lam)("tanh"), nn.Dense(2, in_units=3))
+    net.initialize(recorder)
+    before, calls = state(net), list(recorder.calls)
+    with pytest.raises(ShapeMismatchError):
+        net(nd.ones((2, 5)))
+    assert recorder.calls == calls  # dense0's weight was not initialized, not even undone
+    assert_same_state(before, state(net))
+    net = nn.Sequential(prefix="ok_")
+    with net.name_scope():
+        net.add(nn.Dense(3), getattr(nn, lam)("tanh"), nn.Dense(2, in_units=3))
+    net.initialize(recorder)
+    assert tuple(net(nd.ones((2, 5))).shape) == (2, 2)
+
+
+def test_a_hybrid_lambda_inside_a_hybrid_sequential_followed_by_a_layer():
+    inner = nn.HybridSequential()
+    inner.add(nn.HybridLambda("tanh"))
+    net = nn.Sequential()
+    net.add(inner, nn.Dense(1))
+    net.initialize()
+    assert tuple(net(nd.ones((1, 1, 2))).shape) == (1, 1)
+    assert net[1].weight.shape == (1, 2)

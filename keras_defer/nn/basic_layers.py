@@ -69,20 +69,26 @@ class _SequentialMixin:
             if shape is None:
                 break  # the rest are built when the forward reaches them
 
-    def compute_output_shape(self, input_shape):
-        shape = input_shape
+    def _static_output_shape(self, input_shape):
+        shape = tuple(input_shape)
         for child in self._children.values():
-            if type(child).compute_output_shape is keras.layers.Layer.compute_output_shape:
-                return keras.layers.Layer.compute_output_shape(self, input_shape)
-            shape = child.compute_output_shape(shape)
+            shape = child._static_output_shape(shape)
+            if shape is None:
+                return None
+        return shape
+
+    def compute_output_shape(self, input_shape):
+        shape = self._static_output_shape(input_shape)
+        if shape is None:  # a child only its forward can tell: Keras's error
+            return keras.layers.Layer.compute_output_shape(self, input_shape)
         return shape
 
     def _check_input_shape(self, input_shape):
         for child in self._children.values():
             child._check_input_shape(input_shape)
-            if type(child).compute_output_shape is keras.layers.Layer.compute_output_shape:
+            input_shape = child._static_output_shape(input_shape)
+            if input_shape is None:
                 return
-            input_shape = child.compute_output_shape(input_shape)
 
     def get_config(self):
         return keras_saving.container_config(self, Block.get_config(self))
