@@ -534,6 +534,12 @@ class Block(keras.layers.Layer):
         for param in self.collect_params().values():
             if param.variable is not None and id(param.variable) not in memo:
                 memo[id(param.variable)] = keras_compat.clone_variable(param.variable)
+        for value in list(self.__dict__.values()):
+            if isinstance(value, keras.random.SeedGenerator) and id(value) not in memo:
+                # a SeedGenerator holds the backend module, which cannot be copied
+                twin = keras.random.SeedGenerator(seed=0)
+                twin.state.assign(value.state.value)
+                memo[id(value)], memo[id(value.state)] = twin, twin.state
         cls = type(self)
         new = cls.__new__(cls)  # Keras wraps build/quantize for the new object here
         memo[id(self)] = new

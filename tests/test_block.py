@@ -253,3 +253,20 @@ def test_keras_functional_api_builds_an_uninitialized_block_with_defaults():
     model = keras.Model(inputs, block(inputs))
     assert block.weight.shape == (3, 6)
     assert model.predict(np.ones((2, 6), "float32"), verbose=0).shape == (2, 3)
+
+
+def test_deepcopy_of_a_net_with_dropout_copies_its_seed_generator():
+    """A Keras SeedGenerator holds the backend module, which deepcopy cannot copy."""
+    net = nn.Sequential()
+    net.add(nn.Dropout(0.5), nn.Dense(2))
+    net.initialize()
+    twin = copy.deepcopy(net)  # before the first pass
+    assert twin[0].seed_generator is not net[0].seed_generator
+    assert twin[0].seed_generator.state is not net[0].seed_generator.state
+    assert twin[0].non_trainable_variables == [twin[0].seed_generator.state]
+    x = nd.ones((4, 8))
+    masks = [np.asarray(b[0](x, training=True)) for b in (net, twin)]
+    np.testing.assert_array_equal(masks[0], masks[1])  # same state, same draws
+    assert tuple(twin(x).shape) == (4, 2) and net[1].weight.shape == (2, 0)
+    again = copy.deepcopy(twin)  # after it
+    assert again[1].weight.shape == (2, 8)
