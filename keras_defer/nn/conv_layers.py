@@ -22,7 +22,8 @@ import numpy as np
 
 from keras_defer.block import HybridBlock, check_fixed_dim
 from keras_defer.errors import ShapeMismatchError
-from keras_defer.nn.basic_layers import Activation, _check_int
+from keras_defer.nn import _checks as _c
+from keras_defer.nn.basic_layers import Activation
 
 __all__ = [
     "Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose",
@@ -38,26 +39,8 @@ _LAYOUTS = {
 }
 
 
-def _tuple(value, ndim, block, arg):
-    """Gluon's int-or-tuple arguments, as a tuple of ``ndim`` ints."""
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        return (int(value),) * ndim
-    try:
-        value = tuple(int(v) for v in value)
-    except (TypeError, ValueError):
-        raise TypeError("%s: %s must be an int or a tuple of %d ints, got %r"
-                        % (block, arg, ndim, value)) from None
-    if len(value) != ndim:
-        raise ValueError("%s: %s must be a number or a list of %d ints, got %r"
-                         % (block, arg, ndim, value))
-    return value
-
-
 def _check_layout(block, layout, ndim):
-    if layout not in _LAYOUTS[ndim]:
-        raise ValueError("%s: layout must be one of %s, got %r"
-                         % (block, " or ".join(_LAYOUTS[ndim]), layout))
-    return layout
+    return _c.check_choice(block, "layout", layout, _LAYOUTS[ndim])
 
 
 def _to_channels_last(x, layout):
@@ -98,23 +81,38 @@ class _Conv(HybridBlock):
     def __init__(self, channels, kernel_size, strides, padding, dilation, groups, layout,
                  in_channels=0, activation=None, use_bias=True, weight_initializer=None,
                  bias_initializer="zeros", output_padding=None, ndim=2, **kwargs):
+        # Everything is checked before Block.__init__ draws a name: a refused
+        # construction leaves the name counters as they were.
         cls = type(self).__name__
-        _check_int(cls, "channels", channels, 1)
-        _check_int(cls, "groups", groups, 1)
-        _check_int(cls, "in_channels", in_channels, 0)
+        channels = _c.check_int(cls, "channels", channels, 1)
+        groups = _c.check_int(cls, "groups", groups, 1)
+        in_channels = _c.check_int(cls, "in_channels", in_channels, 0)
         self._layout = _check_layout(cls, layout, ndim)
-        self._kernel = _tuple(kernel_size, ndim, cls, "kernel_size")
-        self._strides = _tuple(strides, ndim, cls, "strides")
-        self._padding = _tuple(padding, ndim, cls, "padding")
-        self._dilation = _tuple(dilation, ndim, cls, "dilation")
-        self._output_padding = (_tuple(output_padding, ndim, cls, "output_padding")
-                                if output_padding is not None else None)
-        if channels % groups and self._transpose:
+        self._kernel = _c.check_ints(cls, "kernel_size", kernel_size, ndim, 1)
+        self._strides = _c.check_ints(cls, "strides", strides, ndim, 1)
+        # MXNet accepts a negative padding (a crop); keras.ops.pad does not.
+        self._padding = _c.check_ints(cls, "padding", padding, ndim, 0)
+        self._dilation = _c.check_ints(cls, "dilation", dilation, ndim, 1)
+        self._output_padding = None
+        if self._transpose:
+            self._output_padding = _c.check_ints(cls, "output_padding", output_padding,
+                                                 ndim, 0)
+            if any(o >= s for o, s in zip(self._output_padding, self._strides)):
+                # MXNet: "adj(y) must be samller than stride[0]" (an MXNetError)
+                raise ValueError("%s: output_padding must be smaller than strides in every "
+                                 "dimension, got output_padding=%r, strides=%r"
+                                 % (cls, self._output_padding, self._strides))
+        # MXNet: "output/input num_filter must divide group size" (MXNetErrors).
+        if channels % groups:
             raise ValueError("%s: channels (%d) must be divisible by groups (%d)"
                              % (cls, channels, groups))
         if in_channels % groups:
             raise ValueError("%s: in_channels (%d) must be divisible by groups (%d)"
                              % (cls, in_channels, groups))
+        use_bias = _c.check_bool(cls, "use_bias", use_bias)
+        _c.check_activation(cls, activation)
+        _c.check_initializer(cls, "weight_initializer", weight_initializer)
+        _c.check_initializer(cls, "bias_initializer", bias_initializer)
         super().__init__(**kwargs)
         self._channels = channels
         self._in_channels = in_channels
@@ -394,11 +392,14 @@ class _Pooling(HybridBlock):
                  layout, count_include_pad=None, ndim=2, **kwargs):
         cls = type(self).__name__
         self._layout = _check_layout(cls, layout, ndim)
-        self._kernel = _tuple(pool_size, ndim, cls, "pool_size")
-        self._strides = self._kernel if strides is None else _tuple(strides, ndim, cls,
-                                                                    "strides")
-        self._padding = _tuple(padding, ndim, cls, "padding")
-        self._ceil_mode = bool(ceil_mode)
+        self._kernel = _c.check_ints(cls, "pool_size", pool_size, ndim, 1)
+        self._strides = (self._kernel if strides is None
+                         else _c.check_ints(cls, "strides", strides, ndim, 1))
+        # MXNet accepts a negative padding (a crop); keras.ops.pad does not.
+        self._padding = _c.check_ints(cls, "padding", padding, ndim, 0)
+        self._ceil_mode = _c.check_bool(cls, "ceil_mode", ceil_mode)
+        if count_include_pad is not None:
+            count_include_pad = _c.check_bool(cls, "count_include_pad", count_include_pad)
         self._global_pool = global_pool
         self._pool_type = pool_type
         self._count_include_pad = True if count_include_pad is None else count_include_pad

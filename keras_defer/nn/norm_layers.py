@@ -17,7 +17,7 @@ import numpy as np
 
 from keras_defer.block import HybridBlock, check_fixed_dim
 from keras_defer.errors import ShapeMismatchError
-from keras_defer.nn.basic_layers import _check_int
+from keras_defer.nn import _checks as _c
 
 __all__ = ["BatchNorm", "LayerNorm", "InstanceNorm", "Embedding"]
 
@@ -26,6 +26,20 @@ def _kwargs_repr(block, kwargs, in_channels):
     content = ", ".join("%s=%r" % (k, v) for k, v in kwargs.items())
     return "{name}({content}, in_channels={in_channels})".format(
         name=type(block).__name__, content=content, in_channels=in_channels)
+
+
+def _check_norm_args(block, axis, epsilon, center, scale, in_channels, initializers):
+    """The arguments every normalization layer shares, checked before a name is drawn.
+    MXNet checks none of these at construction: a non-int axis or epsilon fails at the
+    first pass, a negative epsilon gives NaNs, a negative in_channels a bad shape."""
+    axis = _c.check_axis(block, "axis", axis)
+    epsilon = _c.check_real(block, "epsilon", epsilon, 0, low_open=True)
+    center = _c.check_bool(block, "center", center)
+    scale = _c.check_bool(block, "scale", scale)
+    in_channels = _c.check_int(block, "in_channels", in_channels, 0)
+    for arg, value in initializers.items():
+        _c.check_initializer(block, arg, value)
+    return axis, epsilon, center, scale, in_channels
 
 
 class _ChannelNorm(HybridBlock):
@@ -84,7 +98,14 @@ class BatchNorm(_ChannelNorm):
                  use_global_stats=False, beta_initializer="zeros", gamma_initializer="ones",
                  running_mean_initializer="zeros", running_variance_initializer="ones",
                  in_channels=0, **kwargs):
-        _check_int("BatchNorm", "in_channels", in_channels, 0)
+        axis, epsilon, center, scale, in_channels = _check_norm_args(
+            "BatchNorm", axis, epsilon, center, scale, in_channels, {
+                "beta_initializer": beta_initializer, "gamma_initializer": gamma_initializer,
+                "running_mean_initializer": running_mean_initializer,
+                "running_variance_initializer": running_variance_initializer})
+        # running = momentum * running + (1 - momentum) * batch: 1 freezes the statistics
+        momentum = _c.check_real("BatchNorm", "momentum", momentum, 0, 1)
+        use_global_stats = _c.check_bool("BatchNorm", "use_global_stats", use_global_stats)
         super().__init__(**kwargs)
         self._axis = axis
         self._momentum = momentum
@@ -150,7 +171,9 @@ class LayerNorm(_ChannelNorm):
     def __init__(self, axis=-1, epsilon=1e-5, center=True, scale=True,
                  beta_initializer="zeros", gamma_initializer="ones", in_channels=0,
                  **kwargs):
-        _check_int("LayerNorm", "in_channels", in_channels, 0)
+        axis, epsilon, center, scale, in_channels = _check_norm_args(
+            "LayerNorm", axis, epsilon, center, scale, in_channels,
+            {"beta_initializer": beta_initializer, "gamma_initializer": gamma_initializer})
         super().__init__(**kwargs)
         self._kwargs = {"eps": epsilon, "axis": axis, "center": center, "scale": scale}
         self._axis = axis
@@ -182,7 +205,9 @@ class InstanceNorm(_ChannelNorm):
     def __init__(self, axis=1, epsilon=1e-5, center=True, scale=False,
                  beta_initializer="zeros", gamma_initializer="ones", in_channels=0,
                  **kwargs):
-        _check_int("InstanceNorm", "in_channels", in_channels, 0)
+        axis, epsilon, center, scale, in_channels = _check_norm_args(
+            "InstanceNorm", axis, epsilon, center, scale, in_channels,
+            {"beta_initializer": beta_initializer, "gamma_initializer": gamma_initializer})
         super().__init__(**kwargs)
         self._kwargs = {"eps": epsilon, "axis": axis, "center": center, "scale": scale}
         self._axis = axis
@@ -214,8 +239,12 @@ class Embedding(HybridBlock):
 
     def __init__(self, input_dim, output_dim, dtype="float32", weight_initializer=None,
                  sparse_grad=False, **kwargs):
-        _check_int("Embedding", "input_dim", input_dim, 1)
-        _check_int("Embedding", "output_dim", output_dim, 1)
+        # MXNet accepts input_dim=0, output_dim=0 or 3.0 here and fails later.
+        input_dim = _c.check_int("Embedding", "input_dim", input_dim, 1)
+        output_dim = _c.check_int("Embedding", "output_dim", output_dim, 1)
+        _c.check_dtype("Embedding", "dtype", dtype)
+        _c.check_initializer("Embedding", "weight_initializer", weight_initializer)
+        sparse_grad = _c.check_bool("Embedding", "sparse_grad", sparse_grad)
         super().__init__(**kwargs)
         self._kwargs = {"input_dim": input_dim, "output_dim": output_dim, "dtype": dtype,
                         "sparse_grad": sparse_grad}

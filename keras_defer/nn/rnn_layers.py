@@ -18,7 +18,7 @@ import keras
 
 from keras_defer.block import HybridBlock, check_fixed_dim
 from keras_defer.errors import ShapeMismatchError
-from keras_defer.nn.basic_layers import _check_int
+from keras_defer.nn import _checks as _c
 
 __all__ = ["RNN", "LSTM", "GRU"]
 
@@ -29,14 +29,22 @@ class _RNNLayer(HybridBlock):
     def __init__(self, hidden_size, num_layers, layout, dropout, bidirectional, input_size,
                  i2h_weight_initializer, h2h_weight_initializer, i2h_bias_initializer,
                  h2h_bias_initializer, mode, dtype, **kwargs):
+        # All checked before a name is drawn. MXNet checks only the layout here (an
+        # AssertionError, after its name is drawn); hidden_size=0, dropout=1.5 or
+        # input_size=-1 pass its constructor, num_layers=0 fails with an AttributeError.
         cls = type(self).__name__
-        _check_int(cls, "hidden_size", hidden_size, 1)
-        _check_int(cls, "num_layers", num_layers, 1)
-        _check_int(cls, "input_size", input_size, 0)
-        if layout not in ("TNC", "NTC"):
-            raise ValueError("Invalid layout %s; must be one of ['TNC' or 'NTC']" % layout)
-        if not 0 <= dropout < 1:
-            raise ValueError("%s: dropout must be in [0, 1), got %r" % (cls, dropout))
+        hidden_size = _c.check_int(cls, "hidden_size", hidden_size, 1)
+        num_layers = _c.check_int(cls, "num_layers", num_layers, 1)
+        input_size = _c.check_int(cls, "input_size", input_size, 0)
+        layout = _c.check_choice(cls, "layout", layout, ("TNC", "NTC"))
+        dropout = _c.check_real(cls, "dropout", dropout, 0, 1, high_open=True)
+        bidirectional = _c.check_bool(cls, "bidirectional", bidirectional)
+        for arg, value in (("i2h_weight_initializer", i2h_weight_initializer),
+                           ("h2h_weight_initializer", h2h_weight_initializer),
+                           ("i2h_bias_initializer", i2h_bias_initializer),
+                           ("h2h_bias_initializer", h2h_bias_initializer)):
+            _c.check_initializer(cls, arg, value)
+        _c.check_dtype(cls, "dtype", dtype)
         super().__init__(**kwargs)
         self._hidden_size = hidden_size
         self._num_layers = num_layers
@@ -192,8 +200,8 @@ class RNN(_RNNLayer):
                  dropout=0, bidirectional=False, i2h_weight_initializer=None,
                  h2h_weight_initializer=None, i2h_bias_initializer="zeros",
                  h2h_bias_initializer="zeros", input_size=0, dtype="float32", **kwargs):
-        if activation not in ("relu", "tanh"):
-            raise ValueError("RNN: activation must be 'relu' or 'tanh', got %r" % (activation,))
+        # MXNet: a KeyError 'rnn_<activation>' after the name is drawn
+        _c.check_choice("RNN", "activation", activation, ("relu", "tanh"))
         super().__init__(hidden_size, num_layers, layout, dropout, bidirectional, input_size,
                          i2h_weight_initializer, h2h_weight_initializer,
                          i2h_bias_initializer, h2h_bias_initializer, "rnn_" + activation,

@@ -10,6 +10,7 @@ import math
 import keras
 
 from keras_defer.block import Block, HybridBlock
+from keras_defer.nn import _checks as _c
 
 __all__ = ["Flatten", "Dropout", "Lambda", "HybridLambda"]
 
@@ -20,8 +21,10 @@ def _resolve_function(owner, name):
         function = getattr(namespace, name, None)
         if callable(function):
             return function
+    # MXNet: an AssertionError "Function name ... is not found in ndarray."
     raise ValueError("%s: function name %r is not found in keras.ops or "
-                     "keras.activations." % (owner, name))
+                     "keras.activations; pass one of their names or a callable."
+                     % (owner, name))
 
 
 class Flatten(HybridBlock):
@@ -48,11 +51,13 @@ class Dropout(HybridBlock):
     ``axes`` are the axes along which one mask value is shared, as in Gluon."""
 
     def __init__(self, rate, axes=(), **kwargs):
-        if not 0 <= rate < 1:
-            raise ValueError("Dropout: rate must be in [0, 1), got %r" % (rate,))
+        # MXNet accepts any rate and axes here (rate 1 or -0.5 run; a negative axis
+        # fails at the first pass); a rate of 1 would divide by zero.
+        rate = _c.check_real("Dropout", "rate", rate, 0, 1, high_open=True)
+        axes = _check_axes(axes)
         super().__init__(**kwargs)
         self._rate = rate
-        self._axes = tuple(axes)
+        self._axes = axes
         self.seed_generator = keras.random.SeedGenerator()
 
     def call(self, x, training=None):
@@ -76,6 +81,19 @@ class Dropout(HybridBlock):
             name=type(self).__name__, rate=self._rate, axes=self._axes)
 
 
+def _check_axes(axes):
+    """Gluon's ``axes``: a tuple (or list) of ints >= 0; a single int is one axis."""
+    if isinstance(axes, (tuple, list)) and all(_c._is_int(a) for a in axes):
+        if any(a < 0 for a in axes):
+            raise ValueError("Dropout: axes must be a tuple of ints >= 0 (input axes "
+                             "sharing one mask value), got %r" % (axes,))
+        return tuple(int(a) for a in axes)
+    if _c._is_int(axes):
+        return _check_axes((axes,))
+    raise TypeError("Dropout: axes must be a tuple of ints >= 0 (input axes sharing one "
+                    "mask value), got %r of type %s" % (axes, type(axes).__name__))
+
+
 class Lambda(Block):
     """Wrap a function: a ``keras.ops`` name ('tanh') or any callable ``f(*args)``."""
 
@@ -83,7 +101,9 @@ class Lambda(Block):
         if isinstance(function, str):
             function = _resolve_function("Lambda", function)
         elif not callable(function):
-            raise ValueError("Unrecognized function in lambda: {} of type {}"
+            # MXNet's ValueError and message (after its name is drawn; ours before)
+            raise ValueError("Lambda: Unrecognized function in lambda: {} of type {}; "
+                             "expected a callable or a keras.ops name"
                              .format(function, type(function)))
         self._func_impl = function
         super().__init__(prefix=prefix, **kwargs)
@@ -109,7 +129,9 @@ class HybridLambda(HybridBlock):
             self._func = function
             self._func_name = function.__name__
         else:
-            raise ValueError("Unrecognized function in lambda: {} of type {}"
+            # MXNet's ValueError and message (after its name is drawn; ours before)
+            raise ValueError("HybridLambda: Unrecognized function in lambda: {} of type {}; "
+                             "expected a callable or a keras.ops name"
                              .format(function, type(function)))
         super().__init__(prefix=prefix, **kwargs)
 
