@@ -1,6 +1,8 @@
 """The executable reference model of the clauses (plain Python, no framework).
 
-Given an architecture (`conformance.arch`) and a sequence of user operations, it predicts
+Given an architecture (`conformance.arch`: Dense layers in containers, optionally after a
+convolution/pooling/normalization stem or recurrent layers) and a sequence of user
+operations, it predicts
 every observable: parameter names and shapes (0 = unknown), collect_params order, block and
 ParameterDict reprs, which initializer calls happen (name, shape, order), each parameter's
 value (as a constant fill), errors (as abstract kinds) and warnings.
@@ -9,7 +11,8 @@ The state of one parameter mirrors Gluon 1.9.1's `Parameter`: a shape, `data` (N
 initialized, else the value), and `deferred` (the registered initializer and any value
 given by set_data while waiting for a shape).
 
-Error kinds (see clauses.ERROR_KINDS): 'not_initialized', 'deferred', 'shape_mismatch'.
+Error kinds (see clauses.ERROR_KINDS): 'not_initialized', 'deferred', 'shape_mismatch',
+'no_grad' (grad() of a parameter with grad_req='null', e.g. BatchNorm's running stats).
 Documented divergences of an implementation from Gluon are switched on by name (see
 DIVERGENCES); the model then predicts that implementation's deliberate behaviour.
 """
