@@ -64,7 +64,9 @@ def main(argv=None):
         groups = [g.strip() for g in args.groups.split(",")]
     else:
         wanted_groups = {C.BY_ID[i].group for i in wanted}
-        groups = [g for g in M.GROUP_RULES if g in wanted_groups] if args.clauses else None
+        own = {c.group for c in C.CLAUSES}  # 'blocks' has none: it serves every clause
+        groups = [g for g in M.GROUP_RULES if g in wanted_groups or g not in own] \
+            if args.clauses else None
     hyp = runner.hypothesis_settings(args.profile, args.max_examples, args.steps)
     xfail_path = args.expected_failures or runner.default_expected_failures(adapter.name)
     expected = runner.read_expected_failures(xfail_path)

@@ -72,6 +72,9 @@ GROUP_RULES = {
     "sharing": {"select"},
     "hybridize": {"hybridize"},
     "save_load": {"save_load", "deepcopy"},
+    # no clauses of its own: every clause, on nets that always have a conv/pool/norm
+    # stem or recurrent/embedding layers (elsewhere they are half of the draws)
+    "blocks": {"hybridize", "set_data"},
 }
 
 
@@ -502,6 +505,7 @@ DESIGNS = {
     "sharing": strategies.architectures(sharing=True),
     "in_units": strategies.architectures(modes=("some", "all", "wrong")),
     "naming": strategies.architectures(prefixes=True, max_layers=6),
+    "blocks": strategies.architectures(families=("conv", "conv", "rnn", "embedding")),
 }
 
 

@@ -55,7 +55,7 @@ def _conv_stem(draw, mode, hybrid, state):
     inp = A.Input(dims=(channels,) + tuple(spatial), axis=1)
     blocks, fixed = [], False   # fixed: the channel count comes from a conv, not the input
     for _ in range(draw(st.integers(1, 4))):
-        kind = draw(st.sampled_from(["conv", "conv", "pool", "norm", "simple"]))
+        kind = draw(st.sampled_from(["conv", "conv", "pool", "norm", "norm", "simple"]))
         if kind == "conv":
             transpose = draw(st.integers(0, 5)) == 5
             pad = 0 if transpose else draw(st.sampled_from([0, 0, 1]))
@@ -81,7 +81,8 @@ def _conv_stem(draw, mode, hybrid, state):
                 node = A.Pool(dims, draw(st.sampled_from(["max", "avg"])), size)
                 spatial = [(n - size) // size + 1 for n in spatial]
         elif kind == "norm":
-            kinds = ["batch", "instance", "layer"] if fixed else ["layer"]
+            # BatchNorm's running statistics are the stem's most distinctive parameters
+            kinds = ["batch", "batch", "instance", "layer"] if fixed else ["layer"]
             norm = draw(st.sampled_from(kinds))
             right = spatial[-1] if norm == "layer" else channels
             node = A.Norm(norm, in_channels=_in_dim(draw, mode, right, state, False),

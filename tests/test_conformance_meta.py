@@ -199,7 +199,7 @@ BUGS = [
     (SetDataIgnored, "set_data", {"DI-19"}),
     (LoadRunsInitializer, "save_load", {"DI-24"}),
     (WrongDevice, "lifecycle", {"DI-26"}),
-    (RunningVarZeros, "lifecycle", ANY_VALUE),
+    (RunningVarZeros, "blocks", ANY_VALUE),
     (ConvInChannelsOffByOne, "lifecycle", {"DI-01", "DI-06", "DI-08", "DI-14"} | ANY_VALUE),
 ]
 
@@ -213,7 +213,9 @@ def run_kit(adapter, group, enabled, max_examples=50):
 
 @pytest.mark.parametrize("bug, group, clauses", BUGS, ids=[b[0].__name__ for b in BUGS])
 def test_kit_catches_planted_bug(bug, group, clauses):
-    verdicts = run_kit(bug(), group, clauses)
+    # BatchNorm is in about one net in ten of the blocks group: give it more examples
+    # (no miss in 6 random runs of 120; 5 in 10 runs of 50)
+    verdicts = run_kit(bug(), group, clauses, max_examples=120 if group == "blocks" else 50)
     failed = {c for c, _ in verdicts.failures}
     assert failed & clauses, "the kit missed %s (%s): no failure among %s" % (
         bug.__name__, bug.__doc__, sorted(clauses))
