@@ -15,6 +15,8 @@ All of it is one transaction (``first_pass``): a failure leaves the net as it wa
 Later calls go straight to ``forward``; nothing is re-initialized.
 """
 
+import functools
+import inspect
 import re
 import weakref
 from collections import OrderedDict
@@ -56,6 +58,15 @@ def _input_shape(x):
     return tuple(None if d is None else int(d) for d in x.shape)
 
 
+@functools.lru_cache(maxsize=None)
+def _keras_layer_kwargs():
+    """Keyword arguments ``keras.layers.Layer.__init__`` accepts (named or via **kwargs)."""
+    named = {n for n, p in inspect.signature(keras.layers.Layer.__init__).parameters.items()
+             if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and n != "self"}
+    return frozenset(named | {"input_dim", "input_shape", "batch_input_shape", "batch_size",
+                              "weights"})
+
+
 class Block(keras.layers.Layer):
     """Base class of all keras_defer blocks. Subclasses define ``forward``."""
 
@@ -65,6 +76,14 @@ class Block(keras.layers.Layer):
         if params is not None and not isinstance(params, ParameterDict):
             raise TypeError(
                 "params must be a ParameterDict (e.g. other_block.params), got %r" % (params,)
+            )
+        unknown = sorted(set(kwargs) - _keras_layer_kwargs())
+        if unknown:  # refuse before a name is drawn, in our words rather than Keras's
+            raise TypeError(
+                "%s got unknown argument(s) %s. It takes its own (Gluon's) arguments plus "
+                "Keras layer ones: %s." % (type(self).__name__, ", ".join(
+                    "%s=%r" % (k, kwargs[k]) for k in unknown),
+                    ", ".join(sorted(_keras_layer_kwargs())))
             )
         full_prefix, local_prefix, parent = naming.allocate_prefix(
             prefix, self._alias()

@@ -730,3 +730,18 @@ def test_messages_of_selected_cases(make, error, message):
     with pytest.raises(error, match=message):
         make()
     assert _counters() == before
+
+
+@pytest.mark.parametrize("make", [
+    lambda: nn.Dense(2, foo=1),
+    lambda: nn.Conv2D(2, 3, kernel=3),
+    lambda: nn.BatchNorm(eps=1e-5),
+    lambda: nn.Sequential(children=[]),
+])
+def test_an_unknown_keyword_is_refused_before_a_name_is_drawn(make):
+    """Keras would refuse it after Block.__init__ drew the name; we refuse it first."""
+    before = _counters()
+    with pytest.raises(TypeError, match=r"got unknown argument\(s\) \w+=.*Keras layer ones"):
+        make()
+    assert _counters() == before
+    assert nn.Dense(2, name="kept", trainable=False).name == "kept"
