@@ -7,9 +7,85 @@ shared parameter belongs to several layers. So variables are created here and
 tracked by every owning layer, briefly unlocking the layer's tracker.
 """
 
+import contextlib
+
 import keras
+from keras.src.backend.common import global_state
 from keras.src.backend.common.name_scope import name_scope as keras_path_scope
 
+_BACKEND = keras.backend.backend()
+
+
+def concrete_scope():
+    """``with concrete_scope():`` computes with concrete values and changes real state,
+    even when the first pass runs inside a symbolic trace.
+
+    Keras builds a model for ``fit``/``evaluate``/``predict`` with
+    ``backend.compute_output_spec``, which on JAX runs the model inside
+    ``jax.eval_shape`` and a Keras ``StatelessScope``: there, unseeded random ops
+    refuse to run, operations yield tracers, variables cannot be created from a
+    value, and assignments (the global seed generator's too) are only recorded.
+    Gluon's first pass initializes parameters right there, once, so on JAX this
+    scope steps out of both: the stateless (and symbolic) scope is suspended and
+    ``jax.ensure_compile_time_eval()`` makes operations on concrete inputs run
+    eagerly. Initial values are then real arrays drawn from the global seed
+    generator in forward order, exactly as in an eager first pass, and the variable
+    the trace reads is already initialized (a constant in the trace).
+
+    On TensorFlow (and other backends) it is a no-op: TensorFlow creates variables
+    outside graphs by itself (``tf.init_scope``).
+    """
+    if _BACKEND == "jax":
+        return _jax_concrete_scope()
+    return contextlib.nullcontext()
+
+
+@contextlib.contextmanager
+def _jax_concrete_scope():
+    import jax
+
+    saved = {key: global_state.get_global_attribute(key)
+             for key in ("stateless_scope", "symbolic_scope")}
+    if all(value is None for value in saved.values()) and not _jax_tracing():
+        yield
+        return
+    for key in saved:
+        global_state.set_global_attribute(key, None)
+    try:
+        with jax.ensure_compile_time_eval():
+            yield
+    finally:
+        for key, value in saved.items():
+            global_state.set_global_attribute(key, value)
+
+
+def _jax_tracing():
+    import jax
+    import jax.numpy as jnp
+
+    return isinstance(jnp.zeros(()), jax.core.Tracer)
+
+
+@contextlib.contextmanager
+def training_context(layer, training):
+    """Children of ``layer`` see ``training`` through Keras's call context, also when
+    ``layer.call`` is invoked directly rather than through ``Layer.__call__``.
+
+    Keras's JAX trainer runs the model as ``stateless_call(..., training=True)``,
+    which calls ``call()`` without entering a call context, so a container that
+    leaves ``training`` to the context (``Sequential``) would run its BatchNorm and
+    Dropout in inference mode. When a context exists (``Layer.__call__`` made it)
+    it already carries the value and is left alone.
+    """
+    if training is None or global_state.get_global_attribute("current_call_ctx") is not None:
+        yield
+        return
+    context = layer._get_call_context()  # a new one, entered by ``layer``
+    context.training = training
+    try:
+        yield
+    finally:
+        layer._maybe_reset_call_context()
 
 
 def snapshot(value, dtype=None):

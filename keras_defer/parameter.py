@@ -225,9 +225,12 @@ class Parameter:
     def _initial_value(self, pending):
         if pending.data is not None:
             return pending.data
-        return initializer.initial_value(
-            self._name, pending.init, pending.default_init, self._shape, self._keras_dtype
-        )
+        # Concrete even inside a symbolic trace (Keras builds models for fit() under
+        # jax.eval_shape): the initializer runs here, once, on real arrays.
+        with keras_compat.concrete_scope():
+            return initializer.initial_value(
+                self._name, pending.init, pending.default_init, self._shape,
+                self._keras_dtype)
 
     def _finish_pending_init(self):
         """Run the registered initializer (or use the ``set_data`` value) now that
@@ -247,6 +250,12 @@ class Parameter:
     def _store(self, value, ctx):
         """Write ``value``: into the existing variable, or into a new one."""
         ctx = list(ctx) if ctx else [current_context()]
+        with keras_compat.concrete_scope():  # a real variable, even inside a trace
+            self._store_value(value, ctx)
+        self._ctx_list = ctx
+        self._grad = None  # allocated on first use: most nets never read it
+
+    def _store_value(self, value, ctx):
         if self.variable is not None and tuple(self.variable.shape) == self._shape:
             self.variable.assign(keras.ops.cast(value, self.variable.dtype))
         else:
@@ -258,8 +267,6 @@ class Parameter:
             )
             for layer in self._owners:  # declared order, now that ``variable`` is set
                 keras_compat.sort_tracked(layer)
-        self._ctx_list = ctx
-        self._grad = None  # allocated on first use: most nets never read it
 
     # -- data access ---------------------------------------------------------------
     def _check_initialized(self):
