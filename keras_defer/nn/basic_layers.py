@@ -11,7 +11,7 @@ import warnings
 import keras
 import numpy as np
 
-from keras_defer import fast_path, keras_saving
+from keras_defer import fast_path, keras_compat, keras_saving
 from keras_defer.block import Block, HybridBlock, check_fixed_dim, _indent
 from keras_defer.errors import ShapeMismatchError
 
@@ -60,7 +60,8 @@ class _SequentialMixin:
     def call(self, x, *args, training=None):
         # ``training`` in the signature makes Keras's fit/evaluate pass it; children
         # (Dropout, BatchNorm) then read it from Keras's call context.
-        return self.forward(x, *args)
+        with keras_compat.training_context(self, training):
+            return self.forward(x, *args)
 
     def build(self, input_shape):
         shape = input_shape

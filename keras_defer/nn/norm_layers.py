@@ -151,7 +151,7 @@ class BatchNorm(_ChannelNorm):
             running_var.assign(m * running_var + (1 - m) * keras.ops.cast(
                 keras.ops.stop_gradient(var), running_var.dtype))
             if not self._scale:  # MXNet's fix_gamma writes 1 into gamma when training
-                self.gamma.variable.assign(keras.ops.ones_like(self.gamma.variable))
+                self.gamma.variable.assign(keras.ops.ones_like(self.gamma.variable.value))
         else:
             mean, var = self.running_mean.variable, self.running_var.variable
         scale = keras.ops.rsqrt(keras.ops.cast(var, x.dtype) + self._epsilon)
