@@ -9,7 +9,13 @@ import os
 import subprocess
 import sys
 
+import keras
 import pytest
+
+if keras.backend.backend() != "tensorflow":
+    pytest.skip("the benchmarks compare keras_defer with hand-written TensorFlow code, so "
+                "they need the TensorFlow backend (KERAS_BACKEND=%s)"
+                % keras.backend.backend(), allow_module_level=True)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
