@@ -61,42 +61,14 @@ class InitArray(np.ndarray):
 
 
 if keras.backend.backend() == "tensorflow":
-    import tensorflow as _tf
-
-    # Stateful TF ops seeded by TF's global seed (which keras.utils.set_random_seed
-    # sets): ~4x cheaper than keras.random's SeedGenerator round trip, and just as
-    # reproducible. Eagerly, ``uniform`` is three ops (draw, scale, shift) whose
-    # intermediates are all alive at once: 3x the tensor's bytes. Large tensors are
-    # drawn in a graph instead, where each op reuses its input's buffer (1x); the
-    # graph is traced once per dtype, so small tensors stay on the cheaper eager path.
-    _LARGE = 1 << 20  # elements
-
-    # The graph's ops are stateless, seeded by an eager stateful draw, so
-    # keras.utils.set_random_seed replays them too.
-
-    @_tf.function(autograph=False)
-    def _uniform_graph(shape, seed, low, high):
-        return _tf.random.stateless_uniform(shape, seed, low, high, dtype=low.dtype)
-
-    @_tf.function(autograph=False)
-    def _normal_graph(shape, seed, mean, stddev):
-        return _tf.random.stateless_normal(shape, seed, mean, stddev, dtype=mean.dtype)
-
-    def _graph_args(shape, a, b, dtype):
-        seed = _tf.random.uniform((2,), 0, 2**31 - 1, dtype=_tf.int32)
-        return (_tf.constant(shape, _tf.int64), seed, _tf.constant(a, dtype),
-                _tf.constant(b, dtype))
-
-    def _random_uniform(shape, low, high, dtype):
-        if int(np.prod(shape)) >= _LARGE:
-            return _uniform_graph(*_graph_args(shape, low, high, dtype))
-        return _tf.random.uniform(shape, low, high, dtype=dtype)
-
-    def _random_normal(shape, mean, stddev, dtype):
-        if int(np.prod(shape)) >= _LARGE:
-            return _normal_graph(*_graph_args(shape, mean, stddev, dtype))
-        return _tf.random.normal(shape, mean, stddev, dtype=dtype)
+    # Cheaper stateful draws seeded by TF's global seed (see keras_defer.tensorflow).
+    from keras_defer.tensorflow import random_normal as _random_normal
+    from keras_defer.tensorflow import random_uniform as _random_uniform
+    from keras_defer.tensorflow import zeros as _zeros
 else:
+    def _zeros(shape, dtype):
+        return keras.ops.zeros(shape, dtype=dtype)
+
     def _random_uniform(shape, low, high, dtype):
         return keras.random.uniform(shape, low, high, dtype=dtype)
 
@@ -198,7 +170,7 @@ class Zero(Initializer):
     _init_weight = _builtin_init_weight
 
     def _generate(self, shape, dtype):
-        return keras.ops.zeros(shape, dtype=dtype)
+        return _zeros(shape, dtype)
 
 
 @register

@@ -1,4 +1,5 @@
-"""Everything TensorFlow-specific in keras_defer lives here.
+"""Everything TensorFlow-specific in keras_defer lives here (besides the eager fast
+path, ``fast_path.py``): ``hybridize()`` and the initializers' random draws.
 
 ``hybridize()`` maps to ``tf.function``. One graph is traced per input signature
 with the batch dimension left free: the batch size may vary without retracing,
@@ -11,7 +12,10 @@ skips ``tf.function``'s per-call argument binding and trace-cache lookup (about 
 of its ~170 us per call on a 2-core CPU); our own cache key is two attribute reads.
 """
 
+import functools
+
 import keras
+import numpy as np
 import tensorflow as tf
 
 from keras_defer.hybrid import compiled_scope
@@ -55,3 +59,64 @@ def compile_call(block, static_alloc=False, static_shape=False, jit_compile=None
         return graph(*args)
 
     return compiled
+
+
+# -- initial values ----------------------------------------------------------------
+# Stateful TF ops seeded by TF's global seed (which keras.utils.set_random_seed
+# sets): ~4x cheaper than keras.random's SeedGenerator round trip, and just as
+# reproducible. Eagerly, ``uniform`` is three ops (draw, scale, shift) whose
+# intermediates are all alive at once: 3x the tensor's bytes. Large tensors are
+# drawn in a graph instead, where each op reuses its input's buffer (1x); the
+# graph is traced once per dtype, so small tensors stay on the cheaper eager path.
+# The graph's ops are stateless, seeded by an eager stateful draw, so
+# keras.utils.set_random_seed replays them too.
+_LARGE = 1 << 20  # elements
+
+
+@tf.function(autograph=False)
+def _uniform_graph(shape, seed, low, high):
+    return tf.random.stateless_uniform(shape, seed, low, high, dtype=low.dtype)
+
+
+@tf.function(autograph=False)
+def _normal_graph(shape, seed, mean, stddev):
+    return tf.random.stateless_normal(shape, seed, mean, stddev, dtype=mean.dtype)
+
+
+def _graph_args(shape, a, b, dtype):
+    seed = tf.random.uniform((2,), 0, 2**31 - 1, dtype=tf.int32)
+    return (tf.constant(shape, tf.int64), seed, tf.constant(a, dtype), tf.constant(b, dtype))
+
+
+def random_uniform(shape, low, high, dtype):
+    """U(low, high) of ``shape``: a fresh draw on every call."""
+    if int(np.prod(shape)) >= _LARGE:
+        return _uniform_graph(*_graph_args(shape, low, high, dtype))
+    return tf.random.uniform(shape, low, high, dtype=dtype)
+
+
+def random_normal(shape, mean, stddev, dtype):
+    """N(mean, stddev) of ``shape``: a fresh draw on every call."""
+    if int(np.prod(shape)) >= _LARGE:
+        return _normal_graph(*_graph_args(shape, mean, stddev, dtype))
+    return tf.random.normal(shape, mean, stddev, dtype=dtype)
+
+
+_SHARED_ZEROS_MAX = 1 << 16  # elements: small tensors only, the cache stays < 16 MiB
+
+
+@functools.lru_cache(maxsize=64)
+def _shared_zeros(shape, dtype):
+    return tf.zeros(shape, dtype=dtype)
+
+
+def zeros(shape, dtype):
+    """A zeros tensor, shared between calls for small shapes when eager.
+
+    Biases are created by the thousand (``initialize()`` on a deep net); one ``Fill``
+    op less per variable is ~10 % of its creation. Sharing is safe: an eager tensor
+    is immutable, and a variable created from it owns a copy."""
+    shape = tuple(int(d) for d in shape)
+    if tf.executing_eagerly() and int(np.prod(shape)) <= _SHARED_ZEROS_MAX:
+        return _shared_zeros(shape, tf.as_dtype(dtype).name)
+    return tf.zeros(shape, dtype=dtype)

@@ -100,3 +100,22 @@ def test_random_seed_makes_initialization_reproducible():
     nd.random.seed(7)
     b = value_of(init.Uniform(), (5,))
     np.testing.assert_array_equal(a, b)
+
+
+def test_zero_initialized_parameters_never_share_storage():
+    # Zeros are cheap to share as an initial value (TensorFlow reuses one tensor for
+    # small shapes); the variables made from it must still be independent.
+    first, second = nn.Dense(4, in_units=3), nn.Dense(4, in_units=3)
+    first.initialize()
+    second.initialize()
+    first.bias.variable.assign_add(keras.ops.ones((4,)))
+    net = nn.Dense(4, in_units=3)
+    net.initialize()
+    net.bias.variable.assign_sub(keras.ops.full((4,), 2.0))
+    later = nn.Dense(4, in_units=3)
+    later.initialize(init.Zero())
+    np.testing.assert_array_equal(np.asarray(first.bias.data()), np.ones(4))
+    np.testing.assert_array_equal(np.asarray(second.bias.data()), np.zeros(4))
+    np.testing.assert_array_equal(np.asarray(net.bias.data()), np.full(4, -2.0))
+    np.testing.assert_array_equal(np.asarray(later.bias.data()), np.zeros(4))
+    np.testing.assert_array_equal(np.asarray(later.weight.data()), np.zeros((4, 3)))
