@@ -94,7 +94,9 @@ CLAUSES = [
     Clause("DI-27", "lifecycle", "The forward pass's output shape: flatten=True gives (batch, units); "
            "flatten=False keeps the leading dims and replaces the last by units.", L + " Dense.hybrid_forward"),
     Clause("DI-28", "lifecycle", "A forward pass that fails in a later layer: Gluon has initialized the layers "
-           "before it (divergence 'atomic_first_pass': nothing changes).", B + " HybridBlock.forward"),
+           "before it; a contradicted BatchNorm/InstanceNorm shape fails after the failing block's earlier "
+           "parameters took their inferred shapes (divergence 'atomic_first_pass': nothing changes).",
+           B + " HybridBlock.forward, _infer_attrs"),
 ]
 
 BY_ID = {c.id: c for c in CLAUSES}

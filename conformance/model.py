@@ -392,16 +392,28 @@ class NetModel:
                 break
         if need_infer:
             # infer every shape of the unit from the input; nothing changes on a conflict
-            inferred = {}
+            # an operator checks, but see _overwrites for those it does not
+            inferred, overwritten = {}, set()
+            atomic = "atomic_first_pass" in self.world.divergences
             s = shape
             for i in unit:
                 layer = self.layers[i]
                 for name, want in _needs(layer, s).items():
                     have = inferred.get(name, self.params[name].shape)
                     if len(have) != len(want) or any(h not in (0, w) for h, w in zip(have, want)):
-                        raise ModelError("shape_mismatch", name)
+                        if atomic or name in inferred or not _overwrites(layer):
+                            raise ModelError("shape_mismatch", name)
+                        overwritten.add(name)
                     inferred[name] = want
                 s = _out(layer, s)
+            if overwritten:
+                # Gluon writes the inferred shapes back one parameter at a time, in
+                # collect_params() order: those before the contradicted one keep theirs
+                for name in order:
+                    if name in overwritten:
+                        raise ModelError("shape_mismatch", name)
+                    if name in inferred:
+                        self.params[name].shape = inferred[name]
             for name, new in inferred.items():
                 self.params[name].shape = new
             for name in order:
@@ -534,6 +546,14 @@ def _needs(layer, shape):
         return {p[j + "0_i2h_weight"]: (node.gates * node.hidden, shape[2])
                 for j in ["l", "r"][:2 if node.bidirectional else 1]}
     return {}
+
+
+def _overwrites(layer):
+    """Whether MXNet's shape function for the layer assigns its parameters' shapes
+    instead of checking them against known ones (BatchNorm, InstanceNorm: observed in
+    MXNet 1.9.1). A contradicting known shape then passes the symbolic inference and
+    fails only when Gluon's ``_infer_attrs`` writes the inferred shapes back."""
+    return isinstance(layer.node, A.Norm) and layer.node.kind in ("batch", "instance")
 
 
 def _rank(node, shape, rank):

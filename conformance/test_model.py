@@ -123,3 +123,65 @@ def test_embedding_and_recurrent_layers():
     assert out.calls == [("lstm0_l0_i2h_weight", (16, 3)), ("gru0_l0_i2h_weight", (6, 4)),
                          ("gru0_r0_i2h_weight", (6, 4))]
     assert out.output_shape == (3, 2, 3)
+
+
+def _shapes(net):
+    return dict(net.param_table())
+
+
+def test_a_contradicted_batchnorm_shape_fails_after_earlier_parameters_took_theirs():
+    # Observed in MXNet 1.9.1: BatchNorm's shape function assigns gamma/beta/running_*
+    # instead of checking them, so the symbolic inference of the hybridized graph
+    # passes and Gluon's write-back of the inferred shapes stops at gamma.
+    arch = A.Sequential(hybrid=True, children=(
+        A.Activation("relu"), A.Activation("relu"), A.Dense(3),
+        A.Sequential(hybrid=True, children=(
+            A.Dense(1), A.Sequential(hybrid=True, children=(A.Dense(2), A.Norm("batch"))),
+            A.Norm("layer")))))
+    gluon, kd = World().build(arch), World(["atomic_first_pass"]).build(arch)
+    for net in (gluon, kd):
+        net.initialize("recording")
+        net.hybridize()
+        assert net.set_data("batchnorm0_gamma", (1,), 125.0).error is None
+        out = net.forward((1, 1, 2))
+        assert out.error == "shape_mismatch" and out.calls == []
+    assert [_shapes(gluon)[n] for n in ("dense0_weight", "dense1_weight", "dense2_weight")] \
+        == [(3, 2), (1, 3), (2, 1)]
+    assert [_shapes(gluon)[n] for n in ("batchnorm0_gamma", "batchnorm0_beta",
+                                        "layernorm0_gamma")] == [(1,), (0,), (0,)]
+    assert gluon.data("dense0_weight") == "deferred"      # a shape, but not initialized
+    assert _shapes(kd)["dense0_weight"] == (3, 0)          # the transaction: nothing changed
+
+
+def test_a_contradicted_norm_parameter_later_in_its_block_after_earlier_ones_took_theirs():
+    # Observed in MXNet 1.9.1, hybridized or not (a HybridBlock infers symbolically either
+    # way): set_data((7,)) on beta; gamma takes (4,) before beta's write-back fails.
+    for kind, prefix in (("batch", "batchnorm0"), ("instance", "instancenorm0")):
+        for hybridize in (False, True):
+            net = World().build(A.Sequential(children=(A.Dense(4, flatten=False),
+                                                       A.Norm(kind))))
+            net.initialize("recording")
+            if hybridize:
+                net.hybridize()
+            assert net.set_data(prefix + "_beta", (7,), 1.0).error is None
+            out = net.forward((1, 4, 3))
+            assert out.error == "shape_mismatch"
+            assert out.calls == [("dense0_weight", (4, 3))]   # the Dense before it ran
+            assert _shapes(net)[prefix + "_gamma"] == (4,)
+            assert _shapes(net)[prefix + "_beta"] == (7,)
+            if kind == "batch":
+                assert _shapes(net)[prefix + "_running_mean"] == (0,)
+
+
+def test_a_contradicted_layernorm_or_conv_shape_changes_nothing():
+    # LayerNorm's and Convolution's shape functions check: the inference fails whole.
+    for norm in (A.Norm("layer"), A.Conv(1, 2, 1)):
+        net = World().build(A.Sequential(hybrid=True, children=(A.Dense(4, flatten=False),
+                                                                norm)))
+        net.initialize("recording")
+        net.hybridize()
+        name = next(n for n, s in net.param_table() if 0 in s and not n.startswith("dense"))
+        wrong = tuple(7 if d == 0 else d for d in _shapes(net)[name])
+        assert net.set_data(name, wrong, 1.0).error is None
+        assert net.forward((1, 4, 3)).error == "shape_mismatch"
+        assert _shapes(net)["dense0_weight"] == (4, 0)
