@@ -13,10 +13,14 @@ of its ~170 us per call on a 2-core CPU); our own cache key is two attribute rea
 """
 
 import functools
+import random
 
 import keras
 import numpy as np
 import tensorflow as tf
+from tensorflow.python.framework import random_seed as _tf_random_seed
+from tensorflow.python.ops import gen_math_ops as _math_ops
+from tensorflow.python.ops import gen_stateless_random_ops as _stateless_ops
 
 from keras_defer.hybrid import compiled_scope
 
@@ -62,15 +66,17 @@ def compile_call(block, static_alloc=False, static_shape=False, jit_compile=None
 
 
 # -- initial values ----------------------------------------------------------------
-# Stateful TF ops seeded by TF's global seed (which keras.utils.set_random_seed
-# sets): ~4x cheaper than keras.random's SeedGenerator round trip, and just as
-# reproducible. Eagerly, ``uniform`` is three ops (draw, scale, shift) whose
-# intermediates are all alive at once: 3x the tensor's bytes. Large tensors are
-# drawn in a graph instead, where each op reuses its input's buffer (1x); the
-# graph is traced once per dtype, so small tensors stay on the cheaper eager path.
-# The graph's ops are stateless, seeded by an eager stateful draw, so
-# keras.utils.set_random_seed replays them too.
+# Draws are stateless ops seeded from TF's global seed and its per-op counter, the
+# pair ``tf.random.uniform`` would use: ``keras.utils.set_random_seed`` replays them,
+# and every call draws fresh numbers. The seed goes in as a tensor, so TF's eager
+# kernel cache is hit; the stateful ``RandomUniform`` takes it as an attribute that
+# changes on every call, and a seeded ``tf.random.uniform`` builds a new kernel each
+# time (4-10x slower, measured). Eagerly, ``uniform`` is three ops (draw, scale,
+# shift) whose intermediates are alive at once: 3x the tensor's bytes. Large tensors
+# are drawn in a graph instead, where each op reuses its input's buffer (1x); it is
+# traced once per dtype, so small tensors stay on the cheaper eager path.
 _LARGE = 1 << 20  # elements
+_ENTROPY = random.SystemRandom()
 
 
 @tf.function(autograph=False)
@@ -83,23 +89,37 @@ def _normal_graph(shape, seed, mean, stddev):
     return tf.random.stateless_normal(shape, seed, mean, stddev, dtype=mean.dtype)
 
 
-def _graph_args(shape, a, b, dtype):
-    seed = tf.random.uniform((2,), 0, 2**31 - 1, dtype=tf.int32)
-    return (tf.constant(shape, tf.int64), seed, tf.constant(a, dtype), tf.constant(b, dtype))
+def _seed():
+    global_seed, op_seed = _tf_random_seed.get_seed(None)
+    if global_seed is None or op_seed is None:  # no global seed: nondeterministic
+        global_seed, op_seed = _ENTROPY.getrandbits(31), _ENTROPY.getrandbits(31)
+    return tf.constant([global_seed, op_seed], tf.int64)
 
 
 def random_uniform(shape, low, high, dtype):
     """U(low, high) of ``shape``: a fresh draw on every call."""
+    if not tf.executing_eagerly():
+        return tf.random.uniform(shape, low, high, dtype=dtype)
+    dtype = tf.as_dtype(dtype)
     if int(np.prod(shape)) >= _LARGE:
-        return _uniform_graph(*_graph_args(shape, low, high, dtype))
-    return tf.random.uniform(shape, low, high, dtype=dtype)
+        return _uniform_graph(tf.constant(shape, tf.int64), _seed(), tf.constant(low, dtype),
+                              tf.constant(high, dtype))
+    unit = _stateless_ops.stateless_random_uniform(shape, _seed(), dtype=dtype)
+    return _math_ops.add_v2(_math_ops.mul(unit, tf.constant(high - low, dtype)),
+                            tf.constant(low, dtype))
 
 
 def random_normal(shape, mean, stddev, dtype):
     """N(mean, stddev) of ``shape``: a fresh draw on every call."""
+    if not tf.executing_eagerly():
+        return tf.random.normal(shape, mean, stddev, dtype=dtype)
+    dtype = tf.as_dtype(dtype)
     if int(np.prod(shape)) >= _LARGE:
-        return _normal_graph(*_graph_args(shape, mean, stddev, dtype))
-    return tf.random.normal(shape, mean, stddev, dtype=dtype)
+        return _normal_graph(tf.constant(shape, tf.int64), _seed(), tf.constant(mean, dtype),
+                             tf.constant(stddev, dtype))
+    unit = _stateless_ops.stateless_random_normal(shape, _seed(), dtype=dtype)
+    return _math_ops.add_v2(_math_ops.mul(unit, tf.constant(stddev, dtype)),
+                            tf.constant(mean, dtype))
 
 
 _SHARED_ZEROS_MAX = 1 << 16  # elements: small tensors only, the cache stays < 16 MiB

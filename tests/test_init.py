@@ -119,3 +119,26 @@ def test_zero_initialized_parameters_never_share_storage():
     np.testing.assert_array_equal(np.asarray(net.bias.data()), np.full(4, -2.0))
     np.testing.assert_array_equal(np.asarray(later.bias.data()), np.zeros(4))
     np.testing.assert_array_equal(np.asarray(later.weight.data()), np.zeros((4, 3)))
+
+
+@pytest.mark.parametrize("initializer", [init.Uniform(), init.Normal(), init.Xavier()])
+def test_random_initializers_replay_under_set_random_seed_and_draw_fresh_numbers(initializer):
+    def values():
+        net = nn.Sequential()
+        net.add(nn.Dense(6, activation="relu"), nn.Dense(6))
+        net.initialize(initializer)
+        net(nd.ones((2, 6)))
+        first = [np.asarray(net[i].weight.data()).copy() for i in (0, 1)]
+        net.initialize(initializer, force_reinit=True)
+        return first, [np.asarray(net[i].weight.data()) for i in (0, 1)]
+
+    keras.utils.set_random_seed(11)
+    first, again = values()
+    keras.utils.set_random_seed(11)
+    replay_first, replay_again = values()
+    for a, b in zip(first + again, replay_first + replay_again):
+        np.testing.assert_array_equal(a, b)          # the same seed replays every draw
+    assert not np.array_equal(first[0], first[1])    # two parameters, two draws
+    assert not np.array_equal(first[0], again[0])    # force_reinit draws fresh numbers
+    keras.utils.set_random_seed(12)
+    assert not np.array_equal(values()[0][0], first[0])
