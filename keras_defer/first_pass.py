@@ -16,6 +16,8 @@ output never mixes old and new weights.
 
 import threading
 
+from keras_defer import keras_compat
+
 _local = threading.local()
 _lock = threading.RLock()
 _seq = [0]  # odd while a writer changes parameter values
@@ -28,13 +30,17 @@ class _Transaction:
         self.param_states = [p._state() for p in self.params]
         self.blocks = [b for b in block._iter_blocks()]
         self.built = [b.built for b in self.blocks]
+        self.locked = [keras_compat.state_locked(b) for b in self.blocks]
 
     def rollback(self):
         for param, state in zip(self.params, self.param_states):
             param._restore(state)
-        for blk, was_built in zip(self.blocks, self.built):
+        for blk, was_built, was_locked in zip(self.blocks, self.built, self.locked):
             if not was_built and blk.built:
                 blk.built = False
+            # Keras locks a layer's state when its build() ends: a block rolled back to
+            # unbuilt must accept new state again (a retry, a deepcopy)
+            keras_compat.set_state_locked(blk, was_locked)
 
 
 class transaction:

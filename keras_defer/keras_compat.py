@@ -160,6 +160,18 @@ def sort_tracked(layer):
             variables.sort(key=lambda v: rank.get(id(v), last))  # in place, stable
 
 
+def state_locked(layer):
+    """Whether Keras refuses new state (variables, sub-layers) on ``layer``."""
+    return layer._tracker.locked
+
+
+def set_state_locked(layer, locked):
+    if locked:
+        layer._tracker.lock()
+    else:
+        layer._tracker.unlock()
+
+
 def track_variable(layer, variable):
     tracker = layer._tracker
     was_locked = tracker.locked

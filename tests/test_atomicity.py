@@ -191,3 +191,29 @@ def test_a_hybrid_lambda_inside_a_hybrid_sequential_followed_by_a_layer():
     net.initialize()
     assert tuple(net(nd.ones((1, 1, 2))).shape) == (1, 1)
     assert net[1].weight.shape == (1, 2)
+
+
+@pytest.mark.parametrize("hybridize", [False, True])
+def test_a_rolled_back_net_accepts_new_state_deepcopy_and_new_children(hybridize):
+    # Keras locks a layer's state when build() ends; the rollback must unlock it again,
+    # or copy.deepcopy and Sequential.add fail on the "unbuilt" net (found by the kit).
+    import copy
+
+    net = nn.Sequential()
+    first = nn.Dense(1, activation="sigmoid")
+    net.add(first, nn.Dense(1, params=first.params), nn.Dense(1))
+    net.initialize()
+    if hybridize:
+        net.hybridize()
+    with pytest.raises(ShapeMismatchError):
+        net(nd.ones((1, 5)))   # the shared weight is (1, 5) for an input of 1 feature
+    before = [(n, p.shape) for n, p in net.collect_params().items()]
+    assert [s for _, s in before] == [(1, 0), (1,), (1, 0), (1,)]
+    twin = copy.deepcopy(net)
+    assert [(n, p.shape) for n, p in twin.collect_params().items()] == before
+    assert tuple(twin(nd.ones((1, 1))).shape) == (1, 1)   # one feature fits the tie
+    assert [(n, p.shape) for n, p in net.collect_params().items()] == before  # untouched
+    last = nn.Dense(3)
+    net.add(last)
+    last.initialize()
+    assert tuple(net(nd.ones((2, 1))).shape) == (2, 3)
