@@ -87,7 +87,9 @@ CLAUSES = [
            "shapes and values without calling any initializer; saving a not-initialized net raises.",
            B + " Block.save_parameters/load_parameters; " + P + " _load_init"),
     Clause("DI-25", "save_load", "copy.deepcopy of a net before its first pass is an independent net with "
-           "the same names; its first pass leaves the original deferred.", "keras_defer issue 2; Gluon behaviour"),
+           "the same names; its first pass leaves the original deferred. Gluon refuses to copy a "
+           "hybridized net that has run (its CachedOp) until hybridize() is called again "
+           "(divergence 'deepcopy_compiled': keras_defer copies it).", "keras_defer issue 2; Gluon behaviour"),
     Clause("DI-26", "lifecycle", "Parameters live on the device given to initialize() (list_ctx) and the "
            "forward pass runs there; every clause runs on every device the backend reports.",
            P + " Parameter.list_ctx"),
@@ -108,6 +110,8 @@ ERROR_KINDS = {
     "no_grad": "RuntimeError: Cannot get gradient array for Parameter ... because grad_req='null'",
     "shape_mismatch": "an error naming contradicting shapes (MXNetError 'Shape inconsistent', "
                       "keras_defer ShapeMismatchError)",
+    "not_copyable": "copy.deepcopy refused (Gluon: ValueError, a CachedOp's C pointers "
+                    "cannot be pickled)",
 }
 
 

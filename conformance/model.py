@@ -12,7 +12,8 @@ initialized, else the value), and `deferred` (the registered initializer and any
 given by set_data while waiting for a shape).
 
 Error kinds (see clauses.ERROR_KINDS): 'not_initialized', 'deferred', 'shape_mismatch',
-'no_grad' (grad() of a parameter with grad_req='null', e.g. BatchNorm's running stats).
+'no_grad' (grad() of a parameter with grad_req='null', e.g. BatchNorm's running stats),
+'not_copyable' (deepcopy of a net holding Gluon's CachedOp).
 Documented divergences of an implementation from Gluon are switched on by name (see
 DIVERGENCES); the model then predicts that implementation's deliberate behaviour.
 """
@@ -30,6 +31,8 @@ DIVERGENCES = {
                          "non-hybridized net (Gluon initializes the layers before the failure).",
     "set_data_uninitialized_unchanged": "set_data before initialize() raises and leaves the "
                                         "shape unchanged (Gluon changes the shape, then asserts).",
+    "deepcopy_compiled": "copy.deepcopy works on a hybridized net that has run (Gluon's "
+                         "CachedOp holds C pointers: deepcopy raises until hybridize() again).",
 }
 
 NP_FLOAT32 = "<class 'numpy.float32'>"
@@ -171,6 +174,7 @@ class NetModel:
         self.layers = []      # Layer by creation index
         self.dense = []       # Dense creation number -> its Layer
         self.hybridized = False
+        self.compiled = False  # a hybridized unit ran far enough for Gluon to build a CachedOp
         self.root = self._build(arch, scope=None)
 
     # -- construction: names ----------------------------------------------------------
@@ -418,6 +422,11 @@ class NetModel:
                 self.params[name].shape = new
             for name in order:
                 self._finish(self.params[name], out)
+        if (self.hybridized and all(self.layers[i].hybrid for i in unit)
+                and all(self.params[name].data is not None for name in order)):
+            # Gluon's _build_cache made the unit's CachedOp (observed in MXNet 1.9.1: it
+            # exists from here on, even if the call fails below)
+            self.compiled = True
         for i in unit:
             layer = self.layers[i]
             for name, want in _needs(layer, shape).items():
@@ -441,7 +450,18 @@ class NetModel:
 
         visit(self.root)
         self.hybridized = True
+        self.compiled = False  # hybridize() clears every CachedOp
         return out
+
+    def deepcopy(self):
+        """copy.deepcopy(net): the copy's model, or the error Gluon raises."""
+        out = Outcome()
+        if self.compiled and "deepcopy_compiled" not in self.world.divergences:
+            out.error = "not_copyable"
+            return out, None
+        twin = self.clone()
+        twin.compiled = False
+        return out, twin
 
     # -- save / load ------------------------------------------------------------------------
     def save(self):

@@ -185,3 +185,35 @@ def test_a_contradicted_layernorm_or_conv_shape_changes_nothing():
         assert net.set_data(name, wrong, 1.0).error is None
         assert net.forward((1, 4, 3)).error == "shape_mismatch"
         assert _shapes(net)["dense0_weight"] == (4, 0)
+
+
+def test_deepcopy_of_a_hybridized_net_that_ran():
+    # Observed in MXNet 1.9.1: a CachedOp exists once a hybridized block was called with
+    # its parameters ready (even if the call then fails); deepcopy raises until
+    # hybridize() is called again. keras_defer copies it (divergence deepcopy_compiled).
+    arch = A.Sequential(children=(A.Dense(2), A.Dense(1)))
+    gluon, kd = World().build(arch), World(["deepcopy_compiled"]).build(arch)
+    for net in (gluon, kd):
+        net.initialize("recording")
+        net.forward((1, 3))
+        assert net.deepcopy()[0].error is None      # run, but not hybridized
+        net.hybridize()
+        assert net.deepcopy()[0].error is None      # hybridized, not run since
+        net.forward((1, 3))
+    assert gluon.deepcopy() [0].error == "not_copyable"
+    assert kd.deepcopy()[0].error is None
+    gluon.hybridize()
+    out, twin = gluon.deepcopy()
+    assert out.error is None and twin.param_table() == gluon.param_table()
+
+    # a block whose parameters are known builds its CachedOp before failing on the input
+    net = World().build(A.Sequential(children=(A.Dense(2, in_units=5), A.Dense(1))))
+    net.initialize("recording")
+    net.hybridize()
+    assert net.forward((1, 3)).error == "shape_mismatch"
+    assert net.deepcopy()[0].error == "not_copyable"
+    # an uninitialized one fails before it
+    net = World().build(A.Sequential(hybrid=True, children=(A.Dense(2),)))
+    net.hybridize()
+    assert net.forward((1, 3)).error == "not_initialized"
+    assert net.deepcopy()[0].error is None

@@ -53,11 +53,15 @@ class MXNetAdapter(Adapter):
             return "deferred"
         if isinstance(exc, self.MXNetError) and "Shape inconsistent" in text:
             return "shape_mismatch"
-        if isinstance(exc, self.MXNetError) and "Cannot find attribute shape" in text:
+        if isinstance(exc, self.MXNetError) and (
+                "Cannot find attribute shape" in text
+                or "Graph attr dependency shape is required" in text):
             # A hybridized net whose shape inference failed once keeps the failed graph
-            # in its CachedOp: later wrong inputs are refused with this message instead
+            # in its CachedOp: later wrong inputs are refused with these messages instead
             # (observed in MXNet 1.9.1; right inputs still run).
             return "shape_mismatch"
+        if isinstance(exc, ValueError) and "cannot be pickled" in text:
+            return "not_copyable"  # deepcopy of a net holding a CachedOp (C pointers)
         if isinstance(exc, ValueError) and "shape cannot be inferred" in text:
             return "shape_mismatch"
         if isinstance(exc, AssertionError) and "incompatible" in text:
