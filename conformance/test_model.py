@@ -217,3 +217,20 @@ def test_deepcopy_of_a_hybridized_net_that_ran():
     net.hybridize()
     assert net.forward((1, 3)).error == "not_initialized"
     assert net.deepcopy()[0].error is None
+
+
+def test_an_initialized_batchnorm_of_the_wrong_size_runs_on_in_gluon():
+    # Observed in MXNet 1.9.1: BatchNorm(in_channels=3) on 2 channels computes (the kernel
+    # reads the first entries); InstanceNorm and LayerNorm raise. keras_defer raises for
+    # all three (divergence batchnorm_checks_shapes).
+    for kind, gluon_error in (("batch", None), ("instance", "shape_mismatch"),
+                              ("layer", "shape_mismatch")):
+        shape = (2, 2, 3) if kind == "layer" else (2, 3, 2)   # the other axis contradicts
+        arch = A.Sequential(children=(A.Norm(kind, in_channels=3),))
+        gluon, kd = World().build(arch), World(["batchnorm_checks_shapes"]).build(arch)
+        for net in (gluon, kd):
+            net.initialize("recording")
+        wrong = (2, 2, 2)
+        assert gluon.forward(wrong).error == gluon_error
+        assert kd.forward(wrong).error == "shape_mismatch"
+        assert gluon.forward(shape).error is None

@@ -60,6 +60,8 @@ class MXNetAdapter(Adapter):
             # in its CachedOp: later wrong inputs are refused with these messages instead
             # (observed in MXNet 1.9.1; right inputs still run).
             return "shape_mismatch"
+        if isinstance(exc, self.MXNetError) and "reshape size must match" in text:
+            return "shape_mismatch"  # InstanceNorm with parameters of the wrong size
         if isinstance(exc, ValueError) and "cannot be pickled" in text:
             return "not_copyable"  # deepcopy of a net holding a CachedOp (C pointers)
         if isinstance(exc, ValueError) and "shape cannot be inferred" in text:
