@@ -80,13 +80,17 @@ _ENTROPY = random.SystemRandom()
 
 
 @tf.function(autograph=False)
-def _uniform_graph(shape, seed, low, high):
-    return tf.random.stateless_uniform(shape, seed, low, high, dtype=low.dtype)
+def _uniform_graph(shape, seed, scale, shift):
+    return tf.random.stateless_uniform(shape, seed, dtype=scale.dtype) * scale + shift
 
 
 @tf.function(autograph=False)
-def _normal_graph(shape, seed, mean, stddev):
-    return tf.random.stateless_normal(shape, seed, mean, stddev, dtype=mean.dtype)
+def _normal_graph(shape, seed, scale, shift):
+    return tf.random.stateless_normal(shape, seed, dtype=scale.dtype) * scale + shift
+
+
+_DRAWS = {"uniform": (_stateless_ops.stateless_random_uniform, _uniform_graph),
+          "normal": (_stateless_ops.stateless_random_normal, _normal_graph)}
 
 
 def _seed():
@@ -96,30 +100,28 @@ def _seed():
     return tf.constant([global_seed, op_seed], tf.int64)
 
 
+def _draw(kind, shape, scale, shift, dtype):
+    """``unit * scale + shift``, ``unit`` a fresh standard uniform or normal draw."""
+    eager_op, graph = _DRAWS[kind]
+    dtype = tf.as_dtype(dtype)
+    scale, shift = tf.constant(scale, dtype), tf.constant(shift, dtype)
+    if int(np.prod(shape)) >= _LARGE:
+        return graph(tf.constant(shape, tf.int64), _seed(), scale, shift)
+    return _math_ops.add_v2(_math_ops.mul(eager_op(shape, _seed(), dtype=dtype), scale), shift)
+
+
 def random_uniform(shape, low, high, dtype):
     """U(low, high) of ``shape``: a fresh draw on every call."""
     if not tf.executing_eagerly():
         return tf.random.uniform(shape, low, high, dtype=dtype)
-    dtype = tf.as_dtype(dtype)
-    if int(np.prod(shape)) >= _LARGE:
-        return _uniform_graph(tf.constant(shape, tf.int64), _seed(), tf.constant(low, dtype),
-                              tf.constant(high, dtype))
-    unit = _stateless_ops.stateless_random_uniform(shape, _seed(), dtype=dtype)
-    return _math_ops.add_v2(_math_ops.mul(unit, tf.constant(high - low, dtype)),
-                            tf.constant(low, dtype))
+    return _draw("uniform", shape, high - low, low, dtype)
 
 
 def random_normal(shape, mean, stddev, dtype):
     """N(mean, stddev) of ``shape``: a fresh draw on every call."""
     if not tf.executing_eagerly():
         return tf.random.normal(shape, mean, stddev, dtype=dtype)
-    dtype = tf.as_dtype(dtype)
-    if int(np.prod(shape)) >= _LARGE:
-        return _normal_graph(tf.constant(shape, tf.int64), _seed(), tf.constant(mean, dtype),
-                             tf.constant(stddev, dtype))
-    unit = _stateless_ops.stateless_random_normal(shape, _seed(), dtype=dtype)
-    return _math_ops.add_v2(_math_ops.mul(unit, tf.constant(stddev, dtype)),
-                            tf.constant(mean, dtype))
+    return _draw("normal", shape, stddev, mean, dtype)
 
 
 _SHARED_ZEROS_MAX = 1 << 16  # elements: small tensors only, the cache stays < 16 MiB
