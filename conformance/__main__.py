@@ -10,6 +10,7 @@ script to paste and run.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -47,6 +48,27 @@ def parse(argv):
     return p.parse_args(argv)
 
 
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    """Importing a framework: its C++ start-up lines (TensorFlow 2.21 logs oneDNN notes
+    before it reads TF_CPP_MIN_LOG_LEVEL) stay out of the report. Python errors still
+    show: they are printed after the import, with stderr back."""
+    sys.stderr.flush()
+    try:
+        saved = os.dup(2)
+    except OSError:  # no file descriptor 2 (an embedded interpreter): leave it alone
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 def main(argv=None):
     import os
 
@@ -57,7 +79,8 @@ def main(argv=None):
         return 0
     impl = args.impl or os.environ.get("CONFORMANCE_IMPL", "keras_defer")
     adapter = adapters.load(impl)
-    adapter.ensure_loaded()
+    with _native_stderr_silenced():
+        adapter.ensure_loaded()
     wanted = C.select(args.clauses)
     devices = args.device or adapter.devices()
     if args.groups:
