@@ -124,6 +124,12 @@ class Block(keras.layers.Layer):
         return self._scope
 
     def __setattr__(self, name, value):
+        if name in keras_compat.BUILD_BOOKKEEPING:
+            # Keras's build wrapper sets these on every build; they hold no state to
+            # track, and its tracking setattr costs ~20 us each (a tenth of a deep
+            # net's first pass)
+            object.__setattr__(self, name, value)
+            return
         children = self.__dict__.get("_children")
         if children is not None:
             existing = self.__dict__.get(name)

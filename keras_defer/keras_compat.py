@@ -160,6 +160,12 @@ def sort_tracked(layer):
             variables.sort(key=lambda v: rank.get(id(v), last))  # in place, stable
 
 
+# Attributes Keras's ``build_wrapper`` and ``__call__`` set on a layer that hold plain
+# values (a path string, flags, the build shapes): nothing for Keras's tracker.
+BUILD_BOOKKEEPING = frozenset({"_path", "_parent_path", "built", "_called",
+                               "_build_shapes_dict"})
+
+
 def state_locked(layer):
     """Whether Keras refuses new state (variables, sub-layers) on ``layer``."""
     return layer._tracker.locked

@@ -13,6 +13,7 @@ re-initialization assigns into that same variable, so optimizers built on it kee
 working.
 """
 
+import functools
 import warnings
 from collections import OrderedDict, namedtuple
 
@@ -167,7 +168,7 @@ class Parameter:
 
     @property
     def _keras_dtype(self):
-        return np.dtype(self._dtype).name
+        return _dtype_name(self._dtype)
 
     @property
     def is_initialized(self):
@@ -527,3 +528,9 @@ class ParameterDict:
         name = self._prefix + " " if self._prefix else ""
         content = "\n".join(_indent("  {0}".format(v), 2) for v in self.values())
         return "{name}(\n{content}\n)".format(name=name, content=content)
+
+
+@functools.lru_cache(maxsize=None)
+def _dtype_name(dtype):
+    """'float32' for np.float32, 'float32', np.dtype('float32'): asked on every store."""
+    return np.dtype(dtype).name

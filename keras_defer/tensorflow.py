@@ -100,11 +100,17 @@ def _seed():
     return tf.constant([global_seed, op_seed], tf.int64)
 
 
+@functools.lru_cache(maxsize=256)
+def _constant(value, dtype):
+    """An eager scalar, made once per (value, dtype): initializers repeat theirs."""
+    return tf.constant(value, dtype)
+
+
 def _draw(kind, shape, scale, shift, dtype):
     """``unit * scale + shift``, ``unit`` a fresh standard uniform or normal draw."""
     eager_op, graph = _DRAWS[kind]
     dtype = tf.as_dtype(dtype)
-    scale, shift = tf.constant(scale, dtype), tf.constant(shift, dtype)
+    scale, shift = _constant(scale, dtype), _constant(shift, dtype)
     if int(np.prod(shape)) >= _LARGE:
         return graph(tf.constant(shape, tf.int64), _seed(), scale, shift)
     return _math_ops.add_v2(_math_ops.mul(eager_op(shape, _seed(), dtype=dtype), scale), shift)
