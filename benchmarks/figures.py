@@ -156,9 +156,15 @@ def _deep_first_call(depth, reps, with_keras):
         net(x)
         return time.perf_counter() - start
 
+    def hand():  # the TF floor: the same variables drawn, the same ops run, by hand
+        start = time.perf_counter()
+        tf_mlp(20, (20,) * depth)(x)
+        return time.perf_counter() - start
+
     candidates = {"keras_defer": kd}
     if with_keras:
         candidates["keras"] = native
+        candidates["tf"] = hand
     return timing.one_shot(candidates, reps)
 
 
@@ -174,7 +180,10 @@ def deep_first_call(cfg, mx):
                    "MXNet environment absent: ratio against native Keras instead")
     return row("deep_first_call", "first call of a %d-layer deferred net" % depth, "ms",
                values, ("keras_defer", "mxnet"), "<=", 1.0,
-               "MXNet measured in its own process, same machine, just before")
+               "MXNet measured in its own process, same machine, just before; hand TF "
+               "(%d x two tf.Variables drawn + matmul/add/relu) is the TensorFlow floor: "
+               "keras_defer / hand TF %.2fx, hand TF / MXNet %.2fx"
+               % (depth, values["keras_defer"] / values["tf"], values["tf"] / values["mxnet"]))
 
 
 def depth_scaling(cfg, mx):
@@ -272,7 +281,23 @@ def _wide_net(depth):
     return net
 
 
+def _variable_floor(make, depth, reps):
+    """Median seconds to create ``depth`` bias-sized variables with ``make``: the
+    cost TensorFlow (or Keras) charges whoever creates them, before any of our code."""
+    zeros = tf.zeros((8,))
+    times = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        for _ in range(depth):
+            make(zeros)
+        times.append(time.perf_counter() - start)
+    return sorted(times)[len(times) // 2]
+
+
 def collect_and_initialize(cfg, mx):
+    """``initialize()`` on Dense(8) x depth creates the depth biases at once (their shape
+    is known) and registers the rest: compared with creating as many bare TF and Keras
+    variables, and with MXNet Gluon on the same net."""
     depth = cfg["params_depth"]
     rows = []
     times = {}
@@ -287,14 +312,27 @@ def collect_and_initialize(cfg, mx):
             net.initialize()
             inits.append(time.perf_counter() - start)
         times[d] = (sorted(coll)[len(coll) // 2], sorted(inits)[len(inits) // 2])
+    floors = {
+        "tf": _variable_floor(lambda z: tf.Variable(z, name="bias"), depth, cfg["deep_reps"]),
+        "keras": _variable_floor(lambda z: keras.Variable(z, name="bias"), depth,
+                                 cfg["deep_reps"]),
+    }
     for i, what in enumerate(("collect_params()", "initialize()")):
         big, small = times[depth][i], times[depth // 4][i]
-        values = {"keras_defer": big * 1e3, "limit": 50.0}
+        key = what.strip("()")
+        values = {"keras_defer": big * 1e3, "limit": 50.0,
+                  "mxnet": _ms(mx, "%s_depth_%d" % (key, depth))}
+        note = ("per-layer cost %d vs %d layers: %.2fx (1.0 = linear)"
+                % (depth, depth // 4, (big / depth) / (small / (depth // 4))))
+        if key == "initialize":
+            values.update({k: v * 1e3 for k, v in floors.items()})
+            note += ("; the %d bias variables alone: bare tf.Variable %.0f ms, "
+                     "keras.Variable %.0f ms; keras_defer / keras.Variable %.2fx"
+                     % (depth, values["tf"], values["keras"], values["keras_defer"]
+                        / values["keras"]))
         rows.append(row(
-            "params_" + what.strip("()"), "%s on a %d-layer net" % (what, depth), "ms",
-            values, ("keras_defer", "limit"), "<=", 1.0,
-            "per-layer cost %d vs %d layers: %.2fx (1.0 = linear)"
-            % (depth, depth // 4, (big / depth) / (small / (depth // 4)))))
+            "params_" + key, "%s on a %d-layer net" % (what, depth), "ms",
+            values, ("keras_defer", "limit"), "<=", 1.0, note))
     return rows
 
 
@@ -330,7 +368,7 @@ def run_mxnet(cfg):
     import json
 
     opts = {"reps": cfg["reps"], "depths": [cfg["depth"] // 4, cfg["depth"]],
-            "eager_calls": cfg["calls"]}
+            "eager_calls": cfg["calls"], "params_depth": cfg["params_depth"]}
     proc = subprocess.run([MXNET_PYTHON, os.path.join(HERE, "mxnet_side.py"), json.dumps(opts)],
                           capture_output=True, text=True, timeout=600)
     lines = [l for l in proc.stdout.splitlines() if l.startswith("{")]

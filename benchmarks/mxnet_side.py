@@ -19,6 +19,7 @@ def main(argv):
     reps = int(opts.get("reps", 5))
     depths = opts.get("depths", [100, 400])
     eager_n = int(opts.get("eager_calls", 300))
+    params_depth = int(opts.get("params_depth", 1000))
 
     import mxnet as mx
     from mxnet import gluon, init, nd
@@ -52,6 +53,23 @@ def main(argv):
         out["first_call_depth_%d" % depth] = _median(
             lambda: first_call(lambda: deep(depth)), max(3, reps // 2)
         )
+
+    def wide():  # the net of the collect_params()/initialize() rows: Dense(8) x depth
+        net = nn.Sequential()
+        for _ in range(params_depth):
+            net.add(nn.Dense(8))
+        return net
+
+    def timed(method):
+        net = wide()
+        start = time.perf_counter()
+        getattr(net, method)()
+        mx.nd.waitall()  # MXNet's engine is asynchronous: count the work, not the queueing
+        return time.perf_counter() - start
+
+    out["collect_params_depth_%d" % params_depth] = _median(
+        lambda: timed("collect_params"), reps)
+    out["initialize_depth_%d" % params_depth] = _median(lambda: timed("initialize"), reps)
 
     net = chapter()
     net.initialize()
