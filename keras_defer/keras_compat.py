@@ -96,6 +96,9 @@ def snapshot(value, dtype=None):
     """
     if isinstance(value, keras.Variable):
         value = value.value
+    elif (keras.ops.is_tensor(value) and not hasattr(value, "assign")
+          and (dtype is None or keras.backend.standardize_dtype(value.dtype) == dtype)):
+        return value  # already a tensor of that dtype: conversion would hand it back
     tensor = keras.ops.convert_to_tensor(value, dtype=dtype)
     if hasattr(tensor, "assign"):
         tensor = keras.ops.copy(tensor)
