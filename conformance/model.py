@@ -397,8 +397,8 @@ class NetModel:
                 need_infer = True
                 break
         if need_infer:
-            # infer every shape of the unit from the input; nothing changes on a conflict
-            # an operator checks, but see _overwrites for those it does not
+            # infer every shape of the unit from the input; a conflict an operator checks
+            # changes nothing, one it overwrites (_overwrites) fails on the write-back
             inferred, overwritten = {}, set()
             atomic = "atomic_first_pass" in self.world.divergences
             s = shape

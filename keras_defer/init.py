@@ -61,7 +61,8 @@ class InitArray(np.ndarray):
 
 
 if keras.backend.backend() == "tensorflow":
-    # Cheaper stateful draws seeded by TF's global seed (see keras_defer.tensorflow).
+    # Stateless draws seeded from TF's global seed, and shared small zeros: cheaper
+    # than keras.random's SeedGenerator round trip (see keras_defer.tensorflow).
     from keras_defer.tensorflow import random_normal as _random_normal
     from keras_defer.tensorflow import random_uniform as _random_uniform
     from keras_defer.tensorflow import zeros as _zeros

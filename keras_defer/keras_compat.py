@@ -181,17 +181,23 @@ def set_state_locked(layer, locked):
         layer._tracker.unlock()
 
 
-def track_variable(layer, variable):
-    tracker = layer._tracker
-    was_locked = tracker.locked
-    tracker.unlock()
+@contextlib.contextmanager
+def state_unlocked(layer):
+    """``with state_unlocked(layer):`` — Keras accepts new state on ``layer`` for the
+    block; its lock is put back as it was."""
+    was_locked = state_locked(layer)
+    layer._tracker.unlock()
     try:
+        yield layer._tracker
+    finally:
+        set_state_locked(layer, was_locked)
+
+
+def track_variable(layer, variable):
+    with state_unlocked(layer):
         if not any(v is variable for v in layer._trainable_variables
                    + layer._non_trainable_variables):
             layer._track_variable(variable)
-    finally:
-        if was_locked:
-            tracker.lock()
     sort_tracked(layer)
 
 
@@ -202,15 +208,9 @@ def untrack_variable(owners, variable):
 
 def track_sublayer(layer, child):
     """Make ``child`` a Keras sublayer of ``layer`` (weights, summary, saving)."""
-    tracker = layer._tracker
-    was_locked = tracker.locked
-    tracker.unlock()
-    try:
+    with state_unlocked(layer) as tracker:
         if not tracker.is_in_store("layers", child):
             tracker.add_to_store("layers", child)
-    finally:
-        if was_locked:
-            tracker.lock()
 
 
 def clone_variable(variable):
