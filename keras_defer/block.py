@@ -29,7 +29,13 @@ from keras_defer import init as initializer
 from keras_defer import keras_compat, keras_saving
 from keras_defer.hybrid import in_compiled_call
 from keras_defer.errors import ShapeMismatchError
-from keras_defer.parameter import Parameter, ParameterDict, merge_shapes, shape_is_known
+from keras_defer.parameter import (
+    Parameter,
+    ParameterDict,
+    finish_pending_inits,
+    merge_shapes,
+    shape_is_known,
+)
 
 __all__ = ["Block", "HybridBlock"]
 
@@ -171,15 +177,22 @@ class Block(keras.layers.Layer):
     def collect_params(self, select=None):
         """This block's and all descendants' parameters, in structure order, each once.
         ``select`` is a regular expression matched at the start of each name."""
+        pattern = _compile_select(self.name, select) if select else None
         ret = ParameterDict(self._params.prefix)
-        if not select:
-            ret.update(self._params)
-        else:
-            pattern = _compile_select(self.name, select)
-            ret.update({n: p for n, p in self._params.items() if pattern.match(n)})
-        for child in self._children.values():
-            ret.update(child.collect_params(select=select))
+        self._collect_into(ret, pattern, select)
         return ret
+
+    def _collect_into(self, out, pattern, select):
+        # One dict for the whole tree: a dict per level, merged upwards, made
+        # collect_params a third of initialize() on a deep net. A child that
+        # overrides collect_params is still asked, as Gluon asks every child.
+        out.update(self._params if pattern is None else
+                   {n: p for n, p in self._params.items() if pattern.match(n)})
+        for child in self._children.values():
+            if type(child).collect_params is Block.collect_params:
+                child._collect_into(out, pattern, select)
+            else:
+                out.update(child.collect_params(select=select))
 
     def _collect_params_with_prefix(self, prefix=""):
         """``{'0.weight': Parameter, ...}``: the structural names (attribute paths)
@@ -461,9 +474,8 @@ class Block(keras.layers.Layer):
         object.__setattr__(self, "_input_shapes", [_input_shape(a) for a in args
                                                    if hasattr(a, "shape")])
         self.build(_input_shape(args[0]))
-        for param in params:
-            if param.pending is not None and shape_is_known(param.shape):
-                param._finish_pending_init()
+        finish_pending_inits([p for p in params
+                              if p.pending is not None and shape_is_known(p.shape)])
 
     def build(self, input_shape):
         """Keras's build: fix the unknown dims of this block's parameters."""

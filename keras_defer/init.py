@@ -19,7 +19,7 @@ import numpy as np
 __all__ = [
     "InitDesc", "InitArray", "Initializer", "Zero", "One", "Constant", "Uniform",
     "Normal", "Xavier", "MSRAPrelu", "Orthogonal", "Mixed", "KerasInitializer",
-    "create", "register",
+    "create", "register", "initial_value", "Draws",
 ]
 
 _registry = {}
@@ -63,18 +63,20 @@ class InitArray(np.ndarray):
 if keras.backend.backend() == "tensorflow":
     # Stateless draws seeded from TF's global seed, and shared small zeros: cheaper
     # than keras.random's SeedGenerator round trip (see keras_defer.tensorflow).
-    from keras_defer.tensorflow import random_normal as _random_normal
-    from keras_defer.tensorflow import random_uniform as _random_uniform
+    from keras_defer.tensorflow import random_draw as _random_draw
+    from keras_defer.tensorflow import random_draws as _random_draws
     from keras_defer.tensorflow import zeros as _zeros
 else:
     def _zeros(shape, dtype):
         return keras.ops.zeros(shape, dtype=dtype)
 
-    def _random_uniform(shape, low, high, dtype):
-        return keras.random.uniform(shape, low, high, dtype=dtype)
+    def _random_draw(kind, shape, scale, shift, dtype):
+        if kind == "uniform":
+            return keras.random.uniform(shape, shift, shift + scale, dtype=dtype)
+        return keras.random.normal(shape, shift, scale, dtype=dtype)
 
-    def _random_normal(shape, mean, stddev, dtype):
-        return keras.random.normal(shape, mean, stddev, dtype=dtype)
+    def _random_draws(kind, shapes, scale, shift, dtype):
+        return [_random_draw(kind, shape, scale, shift, dtype) for shape in shapes]
 
 
 def _fresh_seed():
@@ -116,6 +118,12 @@ class Initializer(keras.initializers.Initializer):
     # -- array production --------------------------------------------------------
     def _generate(self, shape, dtype):
         """Backend tensor of ``shape``; ``None`` when only ``_init_weight`` exists."""
+        return None
+
+    def _draw_spec(self, shape):
+        """``(kind, scale, shift)`` for initializers whose value is a fresh standard
+        ``kind`` ('uniform' on [0, 1), or 'normal') draw times ``scale`` plus ``shift``:
+        their values for many parameters can be drawn together (``Draws``)."""
         return None
 
     def _has_fast_path(self):
@@ -164,6 +172,12 @@ def _builtin_init_weight(self, name, arr):
     _fill(arr, self._generate(tuple(arr.shape), arr.dtype))
 
 
+def _drawn_generate(self, shape, dtype):
+    """``_generate`` of the random built-ins: one draw as ``_draw_spec`` says."""
+    kind, scale, shift = self._draw_spec(shape)
+    return _random_draw(kind, shape, scale, shift, dtype)
+
+
 @register
 class Zero(Initializer):
     """All zeros (Gluon's 'zeros')."""
@@ -208,8 +222,10 @@ class Uniform(Initializer):
         super().__init__(scale=scale)
         self.scale = scale
 
-    def _generate(self, shape, dtype):
-        return _random_uniform(shape, -self.scale, self.scale, dtype)
+    _generate = _drawn_generate
+
+    def _draw_spec(self, shape):
+        return ("uniform", 2.0 * self.scale, -self.scale)
 
 
 @register
@@ -222,8 +238,10 @@ class Normal(Initializer):
         super().__init__(sigma=sigma)
         self.sigma = sigma
 
-    def _generate(self, shape, dtype):
-        return _random_normal(shape, 0.0, self.sigma, dtype)
+    _generate = _drawn_generate
+
+    def _draw_spec(self, shape):
+        return ("normal", self.sigma, 0.0)
 
 
 @register
@@ -240,7 +258,9 @@ class Xavier(Initializer):
         super().__init__(rnd_type=rnd_type, factor_type=factor_type, magnitude=magnitude)
         self.rnd_type, self.factor_type, self.magnitude = rnd_type, factor_type, float(magnitude)
 
-    def _generate(self, shape, dtype):
+    _generate = _drawn_generate
+
+    def _draw_spec(self, shape):
         if len(shape) < 2:
             raise ValueError(
                 "Xavier initializer cannot be applied to vector of shape %s. "
@@ -251,8 +271,8 @@ class Xavier(Initializer):
         factor = {"avg": (fan_in + fan_out) / 2.0, "in": fan_in, "out": fan_out}[self.factor_type]
         scale = float(np.sqrt(self.magnitude / factor))
         if self.rnd_type == "uniform":
-            return _random_uniform(shape, -scale, scale, dtype)
-        return _random_normal(shape, 0.0, scale, dtype)
+            return ("uniform", 2.0 * scale, -scale)
+        return ("normal", scale, 0.0)
 
 
 @register
@@ -383,3 +403,70 @@ def initial_value(name, init, default_init, shape, dtype):
             "in place (data[:] = ...)." % (target, name, tuple(shape), tuple(data.shape))
         )
     return data
+
+
+class Draws:
+    """The initial values of many parameters, in order, each as ``initial_value``
+    makes it, except that small parameters whose initializer is a plain random
+    built-in (``_draw_spec``) are drawn together with the later ones of the same
+    kind, scale and dtype: a deep net's first pass makes a few draws instead of one
+    per layer.
+
+    ``requests`` are ``initial_value``'s arguments, one tuple per parameter. A group
+    is drawn when its first value is asked for and holds at most ``_GROUP_ELEMENTS``
+    elements, so the values waiting to be stored stay small.
+    """
+
+    _SMALL = 1 << 16  # elements: larger parameters are drawn on their own
+    _GROUP_ELEMENTS = 1 << 20
+
+    def __init__(self, requests):
+        self._requests = list(requests)
+        self._group_of = {}
+        self._ready = {}
+        open_groups = {}
+        for index, (_, init, _, shape, dtype) in enumerate(self._requests):
+            spec = _draw_spec(init, shape)
+            size = int(np.prod(shape)) if spec is not None else 0
+            if spec is None or size > self._SMALL:
+                continue
+            key = spec + (str(dtype),)
+            group = open_groups.get(key)
+            if group is None or group["size"] + size > self._GROUP_ELEMENTS:
+                group = open_groups[key] = {"spec": spec, "dtype": dtype, "size": 0,
+                                            "members": []}
+            group["size"] += size
+            group["members"].append(index)
+            self._group_of[index] = group
+
+    def __len__(self):
+        return len(self._requests)
+
+    def value(self, index):
+        """The initial value of request ``index``; ask for each index once."""
+        if index in self._ready:
+            return self._ready.pop(index)
+        group = self._group_of.pop(index, None)
+        if group is None or len(group["members"]) == 1:
+            return initial_value(*self._requests[index])
+        members = group["members"]
+        kind, scale, shift = group["spec"]
+        shapes = [tuple(self._requests[i][3]) for i in members]
+        values = _random_draws(kind, shapes, scale, shift, group["dtype"])
+        for i, v in zip(members, values):
+            self._ready[i] = v
+            self._group_of.pop(i, None)
+        return self._ready.pop(index)
+
+
+def _draw_spec(init, shape):
+    """``init``'s ``_draw_spec`` for ``shape`` when its value is exactly that draw
+    (a built-in, or a subclass that changes neither ``_generate`` nor
+    ``_init_weight``); ``None`` otherwise or when the shape is refused."""
+    target = create(init)
+    if not target._has_fast_path() or type(target)._generate is not _drawn_generate:
+        return None
+    try:
+        return tuple(target._draw_spec(tuple(shape)))
+    except ValueError:
+        return None  # e.g. Xavier on a vector: initial_value raises the error itself

@@ -134,9 +134,10 @@ def create_variable(owners, param_name, value, shape, dtype, trainable, device=N
             scope.__exit__(None, None, None)
         if device_scope is not None:
             device_scope.__exit__(None, None, None)
-    for layer in owners:
-        track_variable(layer, variable)
-    return variable
+    for layer in owners:  # a new variable: no layer tracks it yet
+        with state_unlocked(layer):
+            layer._track_variable(variable)
+    return variable  # the caller orders the owners' variables (``sort_tracked``)
 
 
 def sort_tracked(layer):

@@ -7,7 +7,7 @@ A parameter moves through three states, held in two fields:
   shape still has unknown (0) dims, or ``set_data`` supplied a value to use later;
 * initialized: ``variable`` is a Keras variable holding the data.
 
-``_finish_pending_init()`` is the one place that moves pending to initialized. The
+``finish_pending_inits()`` is the one place that moves pending to initialized. The
 Keras variable is created once, the first time the shape is known, and every later
 re-initialization assigns into that same variable, so optimizers built on it keep
 working.
@@ -183,11 +183,13 @@ class Parameter:
             plan = self._plan_initialize(init, ctx, default_init, force_reinit)
             self._apply_plan(plan, stacklevel=3)
 
-    def _plan_initialize(self, init, ctx, default_init, force_reinit):
+    def _plan_initialize(self, init, ctx, default_init, force_reinit, draws=None):
         """Decide (and compute, without changing anything) what ``initialize`` does.
 
         Returns ``("warn", None)``, ``("register", PendingInit)`` or
-        ``("set", (PendingInit, value))``.
+        ``("set", (PendingInit, value))``; with ``draws`` (a list), ``value`` is left
+        ``None`` and ``(name, init, default_init, shape, dtype)`` appended to it for
+        the caller to compute with ``init.Draws``.
         """
         if self.variable is not None and not force_reinit:
             return ("warn", None)
@@ -206,6 +208,9 @@ class Parameter:
                 "Give every dimension (for a layer: in_units, in_channels, ...)."
                 % (self._name, self._shape)
             )
+        if draws is not None and pending.data is None:
+            draws.append(self._value_request(pending))
+            return ("set", (pending, None))
         return ("set", (pending, self._initial_value(pending)))
 
     def _apply_plan(self, plan, stacklevel=2):
@@ -223,29 +228,36 @@ class Parameter:
             self._store(value, pending.ctx)
             self.pending = None
 
-    def _initial_value(self, pending):
+    def _value_request(self, pending):
+        return (self._name, pending.init, pending.default_init, self._shape,
+                self._keras_dtype)
+
+    def _initial_value(self, pending, draws=None, index=None):
         if pending.data is not None:
             return pending.data
         # Concrete even inside a symbolic trace (Keras builds models for fit() under
         # jax.eval_shape): the initializer runs here, once, on real arrays.
         with keras_compat.concrete_scope():
-            return initializer.initial_value(
-                self._name, pending.init, pending.default_init, self._shape,
-                self._keras_dtype)
+            if draws is not None:
+                return draws.value(index)
+            return initializer.initial_value(*self._value_request(pending))
 
-    def _finish_pending_init(self):
-        """Run the registered initializer (or use the ``set_data`` value) now that
-        the shape is known. The one transition from pending to initialized."""
-        pending = self.pending
-        if pending is None:
-            return
+    def _check_shape_known(self):
         if not shape_is_known(self._shape):
             raise DeferredInitializationError(
                 "Cannot initialize Parameter '%s' because it has invalid shape: %s. "
                 "Please specify in_units, in_channels, etc for `Block`s."
                 % (self._name, self._shape)
             )
-        self._store(self._initial_value(pending), pending.ctx)
+
+    def _finish_pending_init(self, draws=None, index=None):
+        """Run the registered initializer (or use the ``set_data`` value) now that
+        the shape is known."""
+        pending = self.pending
+        if pending is None:
+            return
+        self._check_shape_known()
+        self._store(self._initial_value(pending, draws, index), pending.ctx)
         self.pending = None
 
     def _store(self, value, ctx):
@@ -382,6 +394,20 @@ class Parameter:
         )
 
 
+def finish_pending_inits(params):
+    """Finish the pending initialization of each of ``params`` (their shapes must be
+    known), in order: the one transition from pending to initialized. The values of
+    small parameters with a random built-in initializer are drawn together
+    (``init.Draws``); the others are made one at a time, just before they are stored,
+    so a net of large parameters never holds two copies of all of them."""
+    params = [p for p in params if p.pending is not None]
+    for param in params:
+        param._check_shape_known()
+    draws = initializer.Draws(param._value_request(param.pending) for param in params)
+    for index, param in enumerate(params):
+        param._finish_pending_init(draws, index)
+
+
 def _indent(text, spaces):
     lines = text.split("\n")
     return "\n".join([lines[0]] + [" " * spaces + line for line in lines[1:]])
@@ -480,10 +506,18 @@ class ParameterDict:
         if verbose:
             default_init.set_verbosity(verbose=verbose)
         with first_pass.lock():
+            requests = []
             plans = [
-                p._plan_initialize(None, ctx, default_init, force_reinit)
+                p._plan_initialize(None, ctx, default_init, force_reinit, draws=requests)
                 for p in self.values()
             ]
+            draws = initializer.Draws(requests)
+            with keras_compat.concrete_scope():
+                index = 0
+                for i, (action, payload) in enumerate(plans):
+                    if action == "set" and payload[1] is None:
+                        plans[i] = (action, (payload[0], draws.value(index)))
+                        index += 1
             for param, plan in zip(self.values(), plans):
                 param._apply_plan(plan, stacklevel=4)
 

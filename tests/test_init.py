@@ -6,7 +6,7 @@ import pytest
 
 from keras_defer import init, nd
 from keras_defer.gluon import nn
-from keras_defer.parameter import Parameter
+from keras_defer.parameter import Parameter, ParameterDict
 
 
 def value_of(initializer, shape=(64, 32), name="w"):
@@ -142,3 +142,98 @@ def test_random_initializers_replay_under_set_random_seed_and_draw_fresh_numbers
     assert not np.array_equal(first[0], again[0])    # force_reinit draws fresh numbers
     keras.utils.set_random_seed(12)
     assert not np.array_equal(values()[0][0], first[0])
+
+
+# -- many parameters at once (init.Draws) --------------------------------------------
+def deferred_mlp(widths, initializer, in_features=5):
+    net = nn.Sequential()
+    for units in widths:
+        net.add(nn.Dense(units))
+    net.initialize(initializer)
+    net(nd.ones((2, in_features)))
+    return net
+
+
+def test_a_deep_first_pass_draws_each_parameter_from_its_own_initializer_scale():
+    widths = [3, 40, 7, 40, 3, 12]
+    net = deferred_mlp(widths, init.Xavier())
+    fan_ins = [5] + widths[:-1]
+    for layer, units, fan_in in zip(net, widths, fan_ins):
+        w = np.asarray(layer.weight.data())
+        bound = np.sqrt(3.0 / ((fan_in + units) / 2.0))
+        assert w.shape == (units, fan_in)
+        assert np.abs(w).max() <= bound
+        assert np.abs(w).max() > 0.5 * bound  # spread over its own range, not a neighbour's
+    weights = [np.asarray(layer.weight.data()) for layer in net]
+    assert len({w.tobytes() for w in weights}) == len(weights)
+
+
+def test_values_drawn_together_are_as_uniform_as_values_drawn_alone():
+    net = deferred_mlp([16] * 30, init.Uniform(0.5), in_features=16)
+    values = np.concatenate([np.asarray(layer.weight.data()).ravel() for layer in net])
+    assert values.min() >= -0.5 and values.max() <= 0.5
+    histogram, _ = np.histogram(values, bins=10, range=(-0.5, 0.5))
+    expected = values.size / 10
+    assert np.all(np.abs(histogram - expected) < 5 * np.sqrt(expected))
+    for layer in net:  # no piece repeats another (each weight is its own slice)
+        assert np.unique(np.asarray(layer.weight.data())).size > 200
+
+
+def test_an_initializer_that_changes_generate_is_still_asked_for_every_parameter():
+    seen = []
+
+    class Recorded(init.Uniform):
+        def _generate(self, shape, dtype):
+            seen.append(shape)
+            return super()._generate(shape, dtype)
+
+    deferred_mlp([4, 6, 2], Recorded())  # the biases have their own initializer (zeros)
+    assert seen == [(4, 5), (6, 4), (2, 6)]  # one call per weight, in forward order
+
+
+def test_draws_groups_small_builtin_draws_and_bounds_each_group(monkeypatch):
+    calls = []
+    real = init._random_draws
+
+    def spy(kind, shapes, scale, shift, dtype):
+        calls.append((kind, [tuple(s) for s in shapes], scale, dtype))
+        return real(kind, shapes, scale, shift, dtype)
+
+    monkeypatch.setattr(init, "_random_draws", spy)
+    monkeypatch.setattr(init.Draws, "_SMALL", 100)
+    monkeypatch.setattr(init.Draws, "_GROUP_ELEMENTS", 250)
+    u, n = init.Uniform(0.1), init.Normal(0.2)
+    requests = [
+        ("a", u, u, (10, 10), "float32"),   # 100: grouped
+        ("b", n, n, (50,), "float32"),      # another kind: its own group
+        ("c", u, u, (101,), "float32"),     # larger than _SMALL: alone, not grouped
+        ("d", u, u, (10, 10), "float32"),
+        ("e", u, u, (10, 10), "float32"),   # would exceed 250: starts a new group
+        ("f", u, u, (5,), "float64"),       # another dtype: its own group
+        ("g", init.Zero(), init.Zero(), (10,), "float32"),  # not a draw
+        ("h", u, u, (7,), "float32"),       # joins e's group
+        ("i", n, n, (3,), "float32"),       # joins b's group
+    ]
+    draws = init.Draws(requests)
+    values = [draws.value(i) for i in range(len(requests))]
+    for (name, _, _, shape, dtype), value in zip(requests, values):
+        assert tuple(value.shape) == shape, name
+        assert keras.backend.standardize_dtype(value.dtype) == dtype, name
+    assert sorted(c[1] for c in calls) == sorted([
+        [(10, 10), (10, 10)], [(50,), (3,)], [(10, 10), (7,)]])
+    assert np.abs(np.asarray(values[0])).max() <= 0.1
+    assert np.all(np.asarray(values[6]) == 0)
+    assert not np.array_equal(np.asarray(values[0]), np.asarray(values[3]))
+
+
+def test_an_initializer_error_among_grouped_draws_leaves_every_parameter_as_it_was():
+    params = ParameterDict("net_")
+    for name, shape, initializer in [("a", (3, 3), init.Uniform()), ("b", (4,), init.Xavier()),
+                                     ("c", (3, 3), init.Uniform())]:
+        params.get(name, shape=shape, init=initializer)
+    with pytest.raises(ValueError, match="2D"):
+        params.initialize()
+    assert not any(p.is_initialized for p in params.values())
+    params["net_b"].init = init.Normal()
+    params.initialize()
+    assert all(p.is_initialized for p in params.values())
