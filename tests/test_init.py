@@ -209,7 +209,7 @@ def test_draws_groups_small_builtin_draws_and_bounds_each_group(monkeypatch):
         ("c", u, u, (101,), "float32"),     # larger than _SMALL: alone, not grouped
         ("d", u, u, (10, 10), "float32"),
         ("e", u, u, (10, 10), "float32"),   # would exceed 250: starts a new group
-        ("f", u, u, (5,), "float64"),       # another dtype: its own group
+        ("f", u, u, (5,), "float16"),       # another dtype: its own group
         ("g", init.Zero(), init.Zero(), (10,), "float32"),  # not a draw
         ("h", u, u, (7,), "float32"),       # joins e's group
         ("i", n, n, (3,), "float32"),       # joins b's group
