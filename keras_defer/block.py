@@ -424,6 +424,13 @@ class Block(keras.layers.Layer):
             with first_pass.transaction(self):
                 if not self.built:  # another thread may have finished it meanwhile
                     self._prepare_first_pass(args)
+                    if not kwargs:
+                        # Everything is built and initialized now: a plannable net runs
+                        # its whole plan at once, instead of each child making its own
+                        out = fast_path.call(self, args)
+                        if out is not fast_path.MISS:
+                            self._called = True  # what Layer.__call__ would have set
+                            return out
                 return self._keras_call(*args, **kwargs)
         if in_compiled_call():
             return self._built_call(args, kwargs)

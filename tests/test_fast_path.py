@@ -112,3 +112,34 @@ def test_dropout_in_the_stack_keeps_training_semantics():
     net(x)
     np.testing.assert_allclose(net(x), net(x))  # inference: no dropout
     assert not np.allclose(net(x, training=True), net(x))
+
+
+def test_first_call_of_a_plannable_net_runs_its_plan_and_counts_as_called(monkeypatch):
+    planned = []
+    real = fast_path.call
+
+    def spy(block, args):
+        out = real(block, args)
+        planned.append((block.name, out is not fast_path.MISS))
+        return out
+
+    monkeypatch.setattr(fast_path, "call", spy)
+    net = nn.Sequential()
+    net.add(nn.Dense(16, activation="relu"), nn.Dense(3))
+    net.initialize()
+    x = tf.random.uniform((4, 5))
+    first = net(x)
+    assert planned == [(net.name, True)]  # one plan for the net, none per child
+    assert net._called  # as after Layer.__call__: keras export reads it
+    np.testing.assert_allclose(first, _slow(net, x), rtol=1e-6)
+    np.testing.assert_allclose(net[1](net[0](x)), first, rtol=1e-6)
+
+
+def test_first_call_with_a_wrong_input_rolls_back_when_the_plan_misses():
+    net = nn.Sequential()
+    net.add(nn.Dense(4, in_units=5), nn.Dense(3))
+    net.initialize()
+    with pytest.raises(errors.ShapeMismatchError):
+        net(tf.ones((2, 6)))
+    assert not net[1].weight.is_initialized and not net.built
+    assert net(tf.ones((2, 5))).shape == (2, 3)
