@@ -272,13 +272,25 @@ def lenet_fit(cfg, mx):
                % (values["keras_defer_nhwc"] / values["keras"]))
 
 
-def _wide_net(depth):
+def _wide_net(depth, use_bias=True):
     from keras_defer.gluon import nn
 
     net = nn.Sequential()
     for _ in range(depth):
-        net.add(nn.Dense(8))
+        net.add(nn.Dense(8, use_bias=use_bias))
     return net
+
+
+def _registration_only(depth, reps):
+    """Median seconds of ``initialize()`` when no shape is known yet (Dense(8) without
+    bias): Gluon's deferred initialization proper, nothing is created."""
+    times = []
+    for _ in range(reps):
+        net = _wide_net(depth, use_bias=False)
+        start = time.perf_counter()
+        net.initialize()
+        times.append(time.perf_counter() - start)
+    return sorted(times)[len(times) // 2]
 
 
 def _variable_floor(make, depth, reps):
@@ -327,9 +339,10 @@ def collect_and_initialize(cfg, mx):
         if key == "initialize":
             values.update({k: v * 1e3 for k, v in floors.items()})
             note += ("; the %d bias variables alone: bare tf.Variable %.0f ms, "
-                     "keras.Variable %.0f ms; keras_defer / keras.Variable %.2fx"
+                     "keras.Variable %.0f ms; keras_defer / keras.Variable %.2fx; "
+                     "without biases (every shape unknown, nothing created): %.1f ms"
                      % (depth, values["tf"], values["keras"], values["keras_defer"]
-                        / values["keras"]))
+                        / values["keras"], _registration_only(depth, cfg["deep_reps"]) * 1e3))
         rows.append(row(
             "params_" + key, "%s on a %d-layer net" % (what, depth), "ms",
             values, ("keras_defer", "limit"), "<=", 1.0, note))
