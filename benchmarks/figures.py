@@ -1,7 +1,8 @@
 """One function per figure of issue 6. Each returns a row of the ratio table.
 
 A row holds the measured values per framework (``keras_defer``, ``keras``, ``tf``
-for hand-written TensorFlow, ``mxnet``), the ratio the target is stated on, the
+for hand-written TensorFlow, ``mxnet``, ``torch`` for PyTorch's lazy modules), the
+ratio the target is stated on, the
 target, and whether it is met. Sizes shrink under ``quick`` (a smoke run), so only
 full runs are comparable with the issue's figures.
 """
@@ -20,6 +21,8 @@ from benchmarks import timing
 HERE = os.path.dirname(os.path.abspath(__file__))
 MXNET_PYTHON = os.environ.get("KERAS_DEFER_MXNET_PYTHON",
                               "/root/.cache/mxnet-1.9.1/bin/python")
+TORCH_PYTHON = os.environ.get("KERAS_DEFER_TORCH_PYTHON",
+                              os.path.join(os.path.dirname(HERE), ".venv-torch", "bin", "python"))
 
 
 def row(rid, figure, unit, values, ratio_of, op, bound, note=""):
@@ -76,7 +79,7 @@ CHAPTER = (256, 10)
 
 
 # -- figures --------------------------------------------------------------------------
-def eager_forward(cfg, mx):
+def eager_forward(cfg, sides):
     x = tf.random.uniform((2, 20))
     net = kd_mlp(CHAPTER)
     net.initialize()
@@ -88,14 +91,15 @@ def eager_forward(cfg, mx):
         "keras_defer": lambda: net(x), "keras": lambda: knet(x), "tf": lambda: hand(x),
     }, cfg["calls"], cfg["reps"])
     values = {k: v * 1e6 for k, v in t.items()}
-    values["mxnet"] = _us(mx, "chapter_forward")
+    values["mxnet"] = _us(sides, "mxnet", "chapter_forward")
+    values["torch"] = _us(sides, "torch", "chapter_forward")
     return row("eager_forward", "chapter MLP (2x20 -> 256 -> 10), eager forward", "us/call",
                values, ("keras_defer", "tf"), "<=", 1.25,
                "keras_defer is %.1fx faster than native Keras"
                % (values["keras"] / values["keras_defer"]))
 
 
-def hybridized_forward(cfg, mx):
+def hybridized_forward(cfg, sides):
     x = tf.random.uniform((2, 20))
     net = kd_mlp(CHAPTER, hybrid=True)
     net.initialize()
@@ -109,13 +113,13 @@ def hybridized_forward(cfg, mx):
         "keras_defer": lambda: net(x), "keras": lambda: kfn(x), "tf": lambda: hand(x),
     }, cfg["calls"], cfg["reps"])
     values = {k: v * 1e6 for k, v in t.items()}
-    values["mxnet"] = _us(mx, "chapter_forward_hybridized")
+    values["mxnet"] = _us(sides, "mxnet", "chapter_forward_hybridized")
     return row("hybridized_forward", "same, after hybridize() (HybridSequential; "
                "Keras and hand ops in tf.function)", "us/call",
                values, ("keras_defer", "tf"), "<=", 1.1)
 
 
-def first_call(cfg, mx):
+def first_call(cfg, sides):
     x = tf.random.uniform((2, 20))
 
     def kd():
@@ -134,7 +138,8 @@ def first_call(cfg, mx):
     kd(), native()
     t = timing.one_shot({"keras_defer": kd, "keras": native}, cfg["first_reps"])
     values = {k: v * 1e3 for k, v in t.items()}
-    values["mxnet"] = _ms(mx, "first_call_chapter")
+    values["mxnet"] = _ms(sides, "mxnet", "first_call_chapter")
+    values["torch"] = _ms(sides, "torch", "first_call_chapter")
     return row("first_call", "first call of a fresh chapter MLP (initialize + shape "
                "inference + init + forward)", "ms", values, ("keras_defer", "keras"),
                "<=", 0.5)
@@ -168,12 +173,13 @@ def _deep_first_call(depth, reps, with_keras):
     return timing.one_shot(candidates, reps)
 
 
-def deep_first_call(cfg, mx):
+def deep_first_call(cfg, sides):
     depth = cfg["depth"]
     _deep_first_call(5, 1, True)
     t = _deep_first_call(depth, cfg["deep_reps"], True)
     values = {k: v * 1e3 for k, v in t.items()}
-    values["mxnet"] = _ms(mx, "first_call_depth_%d" % depth)
+    values["mxnet"] = _ms(sides, "mxnet", "first_call_depth_%d" % depth)
+    values["torch"] = _ms(sides, "torch", "first_call_depth_%d" % depth)
     if values["mxnet"] is None:
         return row("deep_first_call", "first call of a %d-layer deferred net" % depth, "ms",
                    values, ("keras_defer", "keras"), "<=", 1.0,
@@ -186,12 +192,13 @@ def deep_first_call(cfg, mx):
                % (depth, values["keras_defer"] / values["tf"], values["tf"] / values["mxnet"]))
 
 
-def depth_scaling(cfg, mx):
+def depth_scaling(cfg, sides):
     small, big = cfg["depth"] // 4, cfg["depth"]
     t_small = _deep_first_call(small, cfg["deep_reps"], False)["keras_defer"]
     t_big = _deep_first_call(big, cfg["deep_reps"], False)["keras_defer"]
     values = {"keras_defer": (t_big / big) / (t_small / small)}
-    mx_small, mx_big = _get(mx, "first_call_depth_%d" % small), _get(mx, "first_call_depth_%d" % big)
+    mx_small = _get(sides, "mxnet", "first_call_depth_%d" % small)
+    mx_big = _get(sides, "mxnet", "first_call_depth_%d" % big)
     values["mxnet"] = None if mx_small is None else (mx_big / big) / (mx_small / small)
     values["one"] = 1.0
     return row("depth_scaling", "first-call cost per layer, %d vs %d layers (1.0 = linear)"
@@ -199,7 +206,7 @@ def depth_scaling(cfg, mx):
                "%d layers: %.1f ms, %d layers: %.1f ms" % (small, t_small * 1e3, big, t_big * 1e3))
 
 
-def large_mlp(cfg, mx):
+def large_mlp(cfg, sides):
     batch, fin = cfg["large"][0], cfg["large"][1]
     widths = tuple(cfg["large"][2:])
     x = tf.random.uniform((batch, fin))
@@ -225,7 +232,7 @@ def large_mlp(cfg, mx):
         ("keras_defer", "keras"), ">=", 0.98)
 
 
-def lenet_fit(cfg, mx):
+def lenet_fit(cfg, sides):
     from keras_defer.gluon import nn
 
     n = cfg["fit_samples"]
@@ -306,7 +313,7 @@ def _variable_floor(make, depth, reps):
     return sorted(times)[len(times) // 2]
 
 
-def collect_and_initialize(cfg, mx):
+def collect_and_initialize(cfg, sides):
     """``initialize()`` on Dense(8) x depth creates the depth biases at once (their shape
     is known) and registers the rest: compared with creating as many bare TF and Keras
     variables, and with MXNet Gluon on the same net."""
@@ -333,7 +340,7 @@ def collect_and_initialize(cfg, mx):
         big, small = times[depth][i], times[depth // 4][i]
         key = what.strip("()")
         values = {"keras_defer": big * 1e3, "limit": 50.0,
-                  "mxnet": _ms(mx, "%s_depth_%d" % (key, depth))}
+                  "mxnet": _ms(sides, "mxnet", "%s_depth_%d" % (key, depth))}
         note = ("per-layer cost %d vs %d layers: %.2fx (1.0 = linear)"
                 % (depth, depth // 4, (big / depth) / (small / (depth // 4))))
         if key == "initialize":
@@ -349,7 +356,7 @@ def collect_and_initialize(cfg, mx):
     return rows
 
 
-def peak_memory(cfg, mx):
+def peak_memory(cfg, sides):
     units = cfg["memory_units"]
     out = {}
     for which in ("keras_defer", "keras"):
@@ -374,15 +381,14 @@ def peak_memory(cfg, mx):
 
 
 # -- MXNet side ------------------------------------------------------------------------
-def run_mxnet(cfg):
-    """Medians from MXNet's own process, or None when its environment is absent."""
-    if not os.path.exists(MXNET_PYTHON):
+def _run_side(python, script, opts):
+    """Medians from a side environment's own process: ``None`` when the environment
+    is absent, ``{"error": ...}`` when it failed."""
+    if not os.path.exists(python):
         return None
     import json
 
-    opts = {"reps": cfg["reps"], "depths": [cfg["depth"] // 4, cfg["depth"]],
-            "eager_calls": cfg["calls"], "params_depth": cfg["params_depth"]}
-    proc = subprocess.run([MXNET_PYTHON, os.path.join(HERE, "mxnet_side.py"), json.dumps(opts)],
+    proc = subprocess.run([python, os.path.join(HERE, script), json.dumps(opts)],
                           capture_output=True, text=True, timeout=600)
     lines = [l for l in proc.stdout.splitlines() if l.startswith("{")]
     if proc.returncode != 0 or not lines:
@@ -390,17 +396,27 @@ def run_mxnet(cfg):
     return json.loads(lines[-1])
 
 
-def _get(mx, key):
-    return None if not mx or key not in mx else mx[key]
+def run_sides(cfg):
+    """``{"mxnet": ..., "torch": ...}``: each side's medians (see ``_run_side``),
+    measured just before keras_defer's, on the same machine."""
+    opts = {"reps": cfg["reps"], "depths": [cfg["depth"] // 4, cfg["depth"]],
+            "eager_calls": cfg["calls"], "params_depth": cfg["params_depth"]}
+    return {"mxnet": _run_side(MXNET_PYTHON, "mxnet_side.py", opts),
+            "torch": _run_side(TORCH_PYTHON, "torch_side.py", opts)}
 
 
-def _us(mx, key):
-    v = _get(mx, key)
+def _get(sides, side, key):
+    measured = (sides or {}).get(side)
+    return None if not measured or key not in measured else measured[key]
+
+
+def _us(sides, side, key):
+    v = _get(sides, side, key)
     return None if v is None else v * 1e6
 
 
-def _ms(mx, key):
-    v = _get(mx, key)
+def _ms(sides, side, key):
+    v = _get(sides, side, key)
     return None if v is None else v * 1e3
 
 

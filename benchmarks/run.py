@@ -24,7 +24,7 @@ QUICK = dict(calls=20, reps=3, first_reps=3, depth=40, deep_reps=1,
              large=(64, 32, 64, 64, 10), large_calls=5, large_reps=2,
              fit_samples=256, fit_reps=1, params_depth=100, memory_units=1024)
 
-COLUMNS = ("keras_defer", "keras", "tf", "mxnet")
+COLUMNS = ("keras_defer", "keras", "tf", "mxnet", "torch")
 
 
 def machine():
@@ -53,16 +53,29 @@ def _fmt(value):
 
 
 def table(rows):
-    head = "| figure | unit | keras_defer | native Keras | hand TF | MXNet Gluon | ratio | target | met |"
-    lines = [head, "|" + " --- |" * 9]
+    head = ("| figure | unit | keras_defer | native Keras | hand TF | MXNet Gluon "
+            "| PyTorch lazy | ratio | target | met |")
+    lines = [head, "|" + " --- |" * 10]
     for r in rows:
         v = r["values"]
         met = {True: "yes", False: "**no**", None: "—"}[r["met"]]
-        lines.append("| %s | %s | %s | %s | %s | %s | %s (%s) | %s | %s |" % (
+        lines.append("| %s | %s | %s | %s | %s | %s | %s | %s (%s) | %s | %s |" % (
             r["figure"], r["unit"], *(_fmt(v.get(c)) for c in COLUMNS),
             _fmt(r["ratio"]), r["ratio_of"], r["target"], met))
     notes = ["- %s: %s" % (r["id"], r["note"]) for r in rows if r.get("note")]
     return "\n".join(lines + ([""] + notes if notes else []))
+
+
+_SIDES = (("mxnet", "MXNet"), ("torch", "PyTorch"))
+
+
+def _side_line(name, measured):
+    if not measured:
+        return "%s absent" % name
+    if "error" in measured:
+        return "%s failed" % name
+    version = next((v for k, v in measured.items() if k.endswith("_version")), "?")
+    return "%s %s" % (name, version)
 
 
 def main(argv=None):
@@ -70,28 +83,30 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--only", nargs="*", help="figure function names to run")
-    parser.add_argument("--no-mxnet", action="store_true", help="skip the MXNet process")
+    parser.add_argument("--no-mxnet", action="store_true",
+                        help="skip the side processes (MXNet Gluon, PyTorch)")
     args = parser.parse_args(argv)
 
     from benchmarks import figures
 
     cfg = QUICK if args.quick else FULL
     start = time.time()
-    mx = None if args.no_mxnet else figures.run_mxnet(cfg)
+    sides = {} if args.no_mxnet else figures.run_sides(cfg)
     rows = []
     for fig in figures.FIGURES:
         if args.only and fig.__name__ not in args.only:
             continue
-        result = fig(cfg, mx)
+        result = fig(cfg, sides)
         rows.extend(result if isinstance(result, list) else [result])
     report = {"quick": args.quick, "machine": machine(), "seconds": round(time.time() - start, 1),
-              "mxnet": mx if mx else "absent", "rows": rows}
+              "mxnet": sides.get("mxnet") or "absent", "torch": sides.get("torch") or "absent",
+              "rows": rows}
     if args.json:
         print(json.dumps(report, indent=1))
     else:
         m = report["machine"]
-        print("machine: %s, %s cores, Python %s, TensorFlow %s, Keras %s%s" % (
+        print("machine: %s, %s cores, Python %s, TensorFlow %s, Keras %s; %s" % (
             m["cpu"], m["cores"], m["python"], m["tensorflow"], m["keras"],
-            "" if mx and "error" not in mx else " (MXNet: %s)" % ("absent" if not mx else "failed")))
+            "; ".join(_side_line(name, sides.get(key)) for key, name in _SIDES)))
         print(table(rows))
     return 0
