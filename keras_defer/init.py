@@ -412,7 +412,8 @@ class Draws:
     kind, scale and dtype: a deep net's first pass makes a few draws instead of one
     per layer.
 
-    ``requests`` are ``initial_value``'s arguments, one tuple per parameter. A group
+    ``requests`` are ``initial_value``'s arguments, one tuple per parameter (or
+    ``None`` for a parameter whose value is known; never asked for). A group
     is drawn when its first value is asked for and holds at most ``_GROUP_ELEMENTS``
     elements, so the values waiting to be stored stay small.
     """
@@ -425,7 +426,10 @@ class Draws:
         self._group_of = {}
         self._ready = {}
         open_groups = {}
-        for index, (_, init, _, shape, dtype) in enumerate(self._requests):
+        for index, request in enumerate(self._requests):
+            if request is None:  # a value the caller already has (``set_data``)
+                continue
+            _, init, _, shape, dtype = request
             spec = _draw_spec(init, shape)
             size = int(np.prod(shape)) if spec is not None else 0
             if spec is None or size > self._SMALL:

@@ -403,7 +403,8 @@ def finish_pending_inits(params):
     params = [p for p in params if p.pending is not None]
     for param in params:
         param._check_shape_known()
-    draws = initializer.Draws(param._value_request(param.pending) for param in params)
+    draws = initializer.Draws(None if param.pending.data is not None
+                              else param._value_request(param.pending) for param in params)
     for index, param in enumerate(params):
         param._finish_pending_init(draws, index)
 

@@ -237,3 +237,15 @@ def test_an_initializer_error_among_grouped_draws_leaves_every_parameter_as_it_w
     params["net_b"].init = init.Normal()
     params.initialize()
     assert all(p.is_initialized for p in params.values())
+
+
+def test_a_value_set_before_the_first_pass_is_kept_among_grouped_draws():
+    net = nn.Sequential()
+    net.add(nn.Dense(4), nn.Dense(4), nn.Dense(4))
+    net.initialize(init.Uniform(0.5))
+    net[1].weight.set_data(np.full((4, 4), 9.0, "float32"))
+    net(nd.ones((2, 4)))
+    np.testing.assert_array_equal(np.asarray(net[1].weight.data()), np.full((4, 4), 9.0))
+    for i in (0, 2):
+        w = np.asarray(net[i].weight.data())
+        assert np.abs(w).max() <= 0.5 and np.unique(w).size == 16
