@@ -18,8 +18,8 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 FULL = dict(calls=300, reps=9, first_reps=15, depth=400, deep_reps=3,
-            large=(4096, 1024, 4096, 4096, 10), large_calls=1, large_reps=5,
-            fit_samples=4096, fit_reps=5, params_depth=1000, memory_units=16384)
+            large=(4096, 1024, 4096, 4096, 10), large_calls=1, large_reps=9,
+            fit_samples=2048, fit_reps=21, params_depth=1000, memory_units=16384)
 QUICK = dict(calls=20, reps=3, first_reps=3, depth=40, deep_reps=1,
              large=(64, 32, 64, 64, 10), large_calls=5, large_reps=2,
              fit_samples=256, fit_reps=1, params_depth=100, memory_units=1024)

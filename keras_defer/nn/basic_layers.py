@@ -279,7 +279,9 @@ class Dense(HybridBlock):
             x = keras.ops.reshape(x, (-1, weight.shape[1]))
         y = fast_path.matmul_transposed(x, weight)
         if self.bias is not None:
-            y = y + self.bias.variable
+            # keras.ops.add emits TF's BiasAdd for a bias: in a graph (fit, hybridize)
+            # TF fuses it with the MatMul/Conv2D before it and the Relu after it
+            y = keras.ops.add(y, self.bias.variable)
         if self.act is not None:
             y = self.act(y)
         return y

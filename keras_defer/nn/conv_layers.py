@@ -219,7 +219,9 @@ class _Conv(HybridBlock):
             ks = keras.ops.split(kernel, groups, axis=-1)
             y = keras.ops.concatenate([self._compute(a, k) for a, k in zip(xs, ks)], axis=-1)
         if self.bias is not None:
-            y = y + self.bias.variable
+            # keras.ops.add emits TF's BiasAdd for a bias: in a graph (fit, hybridize)
+            # TF fuses it with the MatMul/Conv2D before it and the Relu after it
+            y = keras.ops.add(y, self.bias.variable)
         if self.act is not None:
             # Elementwise, so apply it before transposing back: the transposes of
             # consecutive channels-first layers then meet and TF's graph optimizer
