@@ -143,3 +143,17 @@ def test_first_call_with_a_wrong_input_rolls_back_when_the_plan_misses():
         net(tf.ones((2, 6)))
     assert not net[1].weight.is_initialized and not net.built
     assert net(tf.ones((2, 5))).shape == (2, 3)
+
+
+def test_biases_are_added_with_biasadd_so_tf_can_fuse_them_in_graphs():
+    # Graph-level, not timed: TF's remapper fuses MatMul/Conv2D + BiasAdd (+ Relu)
+    # into one kernel, but not MatMul + AddV2.
+    net = nn.HybridSequential()
+    net.add(nn.Conv2D(4, 3, activation="relu", layout="NHWC"), nn.Flatten(),
+            nn.Dense(8, activation="relu"), nn.Dense(2))
+    net.initialize()
+    x = tf.random.uniform((2, 6, 6, 1))
+    net(x)
+    graph = tf.function(net._keras_call, autograph=False).get_concrete_function(x).graph
+    ops = [op.type for op in graph.get_operations()]
+    assert ops.count("BiasAdd") == 3 and "AddV2" not in ops
