@@ -9,7 +9,10 @@ before loading. Neither works for a block whose parameters may still be deferred
   container's config carries its children;
 * a block saves each parameter under its Gluon attribute name (``weight``), the
   pending ones as a note with their initializer instead of a value; loading fixes
-  shapes and values, or re-registers the pending initializer.
+  shapes and values, or re-registers the pending initializer;
+* a container's config lists the structural positions that hold one shared Parameter
+  (``share_parameters``, ``params=``), and loading ties them again before any
+  variable exists, so the loaded net trains one variable where the saved one did.
 """
 
 import json
@@ -42,15 +45,41 @@ def block_config(block, base_config):
 def container_config(block, base_config):
     config = block_config(block, base_config)
     config["layers"] = [keras.saving.serialize_keras_object(c) for c in block._children.values()]
+    ties = shared_positions(block)
+    if ties:
+        config["shared_parameters"] = ties
     return config
 
 
 def container_from_config(cls, config):
     config = dict(config)
     layers = [keras.saving.deserialize_keras_object(c) for c in config.pop("layers", [])]
+    ties = config.pop("shared_parameters", [])
     net = cls(**config)
     net.add(*layers)
+    if ties:
+        from keras_defer.serialization import structural_params
+
+        params = structural_params(net)
+        missing = [pos for group in ties for pos in group if pos not in params]
+        if missing:
+            raise ValueError(
+                "%s: the saved config ties parameters at %s, which the rebuilt net does "
+                "not have (its positions: %s)." % (net.name, missing, sorted(params)))
+        net.share_parameters({pos: params[group[0]] for group in ties for pos in group[1:]})
     return net
+
+
+def shared_positions(block):
+    """``[['0.weight', '1.weight'], ...]``: the structural positions under ``block``
+    that hold the same Parameter, each group in structure order (only groups of two
+    or more)."""
+    from keras_defer.serialization import structural_params
+
+    groups = {}
+    for position, param in structural_params(block).items():
+        groups.setdefault(id(param), []).append(position)
+    return [group for group in groups.values() if len(group) > 1]
 
 
 def initializer_to_config(initializer):

@@ -307,11 +307,9 @@ def test_save_parameters_round_trip_of_a_shared_net(tmp_path):
     again.load_parameters(path)
 
 
-def test_dot_keras_round_trip_of_a_shared_net_keeps_values_but_not_the_tie(tmp_path):
-    # A known limit (docs/divergences.md), as for params= sharing: a block's config
-    # does not say which Parameter it shares, so the loaded blocks hold equal values
-    # in two variables; share_parameters after loading ties them again.
-    net = tied_net("share_parameters")
+@pytest.mark.parametrize("how", ["share_parameters", "params="])
+def test_dot_keras_round_trip_of_a_shared_net_keeps_the_tie(tmp_path, how):
+    net = tied_net(how)
     x = X[:, :2].repeat(2, axis=1)
     expected = np.asarray(net(x))
     path = str(tmp_path / "tied.keras")
@@ -319,10 +317,49 @@ def test_dot_keras_round_trip_of_a_shared_net_keeps_values_but_not_the_tie(tmp_p
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         loaded = keras.models.load_model(path)
+    assert loaded[1].weight is loaded[0].weight and loaded[1].bias is loaded[0].bias
+    assert len(loaded.trainable_weights) == 4
     np.testing.assert_allclose(np.asarray(loaded(x)), expected, rtol=1e-6)
-    assert loaded[1].weight is not loaded[0].weight
-    np.testing.assert_array_equal(np.asarray(loaded[1].weight.data()),
-                                  np.asarray(loaded[0].weight.data()))
-    loaded[1].share_parameters(loaded[0])
-    assert loaded[1].weight is loaded[0].weight and len(loaded.trainable_weights) == 4
+    assert [p.name for p in loaded.collect_params().values()] == [
+        p.name for p in net.collect_params().values()]
+
+
+def test_a_tie_survives_a_dot_keras_round_trip_of_a_compiled_trained_net(tmp_path):
+    x = np.random.RandomState(4).rand(32, 4).astype("float32")
+    y = x.sum(axis=1, keepdims=True)
+    net = tied_net("share_parameters")
+    net.compile(keras.optimizers.Adam(0.01), "mse")
+    net.fit(x, y, epochs=2, batch_size=8, shuffle=False, verbose=0)
+    path = str(tmp_path / "trained.keras")
+    net.save(path)
+    loaded = keras.models.load_model(path)
+    assert loaded[1].weight is loaded[0].weight
+    for model in (net, loaded):
+        model.fit(x, y, epochs=1, batch_size=8, shuffle=False, verbose=0)
+    for a, b in zip(net.trainable_weights, loaded.trainable_weights):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5)
+
+
+def test_nested_containers_keep_ties_across_their_children(tmp_path):
+    inner = nn.Sequential()
+    inner.add(nn.Dense(3, in_units=3), nn.Dense(3, in_units=3))
+    net = nn.Sequential()
+    net.add(inner, nn.Dense(3, in_units=3))
+    net[1].share_parameters(inner[0])
+    net.initialize()
+    x = X[:, :3].astype("float32")
+    expected = np.asarray(net(x))
+    path = str(tmp_path / "nested.keras")
+    net.save(path)
+    loaded = keras.models.load_model(path)
+    assert loaded[1].weight is loaded[0][0].weight
+    assert loaded[0][1].weight is not loaded[0][0].weight
     np.testing.assert_allclose(np.asarray(loaded(x)), expected, rtol=1e-6)
+
+
+def test_a_config_tying_positions_the_net_lacks_is_refused_by_name():
+    config = tied_net("share_parameters").get_config()
+    assert config["shared_parameters"] == [["0.weight", "1.weight"], ["0.bias", "1.bias"]]
+    config["shared_parameters"] = [["0.weight", "7.weight"]]
+    with pytest.raises(ValueError, match=r"7\.weight"):
+        nn.Sequential.from_config(config)
