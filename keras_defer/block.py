@@ -419,6 +419,9 @@ class Block(keras.layers.Layer):
     def call(self, *args, **kwargs):
         return self.forward(*args, **kwargs)
 
+    if keras.backend.backend() == "torch":  # torch.nn.Module.__call__ must reach call()
+        _call_impl = keras_compat.torch_module_call
+
     def __call__(self, *args, **kwargs):
         if not self.built:
             with first_pass.transaction(self):

@@ -6,6 +6,8 @@ lives; keeping the objects lets that code run and lets tests ask where a paramet
 
 import keras
 
+_BACKEND = keras.backend.backend()
+
 
 class Context:
     """A device: ``device_type`` is 'cpu' or 'gpu', ``device_id`` its index."""
@@ -27,6 +29,11 @@ class Context:
     @property
     def keras_device(self):
         """The device string ``keras.device()`` understands."""
+        if self.device_type == "cpu" and _BACKEND == "torch":
+            # PyTorch has one CPU device, named "cpu": a Keras variable created under
+            # "cpu:0" is a copy of its torch.nn.Parameter (``Parameter.to("cpu:0")``),
+            # which gradients never reach.
+            return "cpu"
         return "%s:%d" % (self.device_type, self.device_id)
 
     @classmethod

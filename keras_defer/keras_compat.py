@@ -32,12 +32,33 @@ def concrete_scope():
     generator in forward order, exactly as in an eager first pass, and the variable
     the trace reads is already initialized (a constant in the trace).
 
-    On TensorFlow (and other backends) it is a no-op: TensorFlow creates variables
-    outside graphs by itself (``tf.init_scope``).
+    PyTorch's ``compute_output_spec`` runs the model inside the same two Keras scopes
+    and a ``"meta"`` device scope (tensors without data); this scope steps out of all
+    three, so initial values and variables are real tensors on the default device.
+
+    On TensorFlow it is a no-op: TensorFlow creates variables outside graphs by
+    itself (``tf.init_scope``).
     """
     if _BACKEND == "jax":
         return _jax_concrete_scope()
+    if _BACKEND == "torch":
+        return _suspended_scopes(("stateless_scope", "symbolic_scope", "torch_device"))
     return contextlib.nullcontext()
+
+
+@contextlib.contextmanager
+def _suspended_scopes(keys):
+    saved = {key: global_state.get_global_attribute(key) for key in keys}
+    if all(value is None for value in saved.values()):
+        yield
+        return
+    for key in saved:
+        global_state.set_global_attribute(key, None)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            global_state.set_global_attribute(key, value)
 
 
 @contextlib.contextmanager
@@ -92,8 +113,14 @@ def snapshot(value, dtype=None):
     """A tensor holding ``value`` that aliases no variable.
 
     ``convert_to_tensor`` hands a variable back unchanged on TensorFlow, and a Keras
-    variable built from it would share its storage; copy in that case.
+    variable built from it would share its storage; copy in that case. On PyTorch a
+    variable wraps the very tensor it is given, and tensors share memory freely (a
+    numpy array converted, a broadcast view, a slice): always copy there.
     """
+    if _BACKEND == "torch":
+        tensor = keras.ops.convert_to_tensor(
+            value.value if isinstance(value, keras.Variable) else value, dtype=dtype)
+        return tensor.detach().clone(memory_format=_torch_contiguous())
     if isinstance(value, keras.Variable):
         value = value.value
     elif (keras.ops.is_tensor(value) and not hasattr(value, "assign")
@@ -103,6 +130,12 @@ def snapshot(value, dtype=None):
     if hasattr(tensor, "assign"):
         tensor = keras.ops.copy(tensor)
     return tensor
+
+
+def _torch_contiguous():
+    import torch
+
+    return torch.contiguous_format
 
 
 def create_variable(owners, param_name, value, shape, dtype, trainable, device=None):
@@ -228,3 +261,18 @@ def clone_variable(variable):
     finally:
         if scope is not None:
             scope.__exit__(None, None, None)
+
+
+def torch_module_call(layer, *args, **kwargs):
+    """What ``torch.nn.Module.__call__`` runs for a block on Keras's PyTorch backend.
+
+    There a Keras layer is a ``torch.nn.Module``: ``Layer.__call__`` ends in
+    ``Module.__call__``, which calls ``self.forward``, and Keras's ``TorchLayer``
+    defines ``forward`` to come back to ``call``. A Gluon block's ``forward`` is the
+    user's computation, which takes no ``training=`` and would skip Keras's
+    ``Operation.__call__``; so a block's module call goes where ``TorchLayer.forward``
+    would have sent it. (PyTorch module hooks do not run for blocks.)"""
+    from keras.src.backend.torch.layer import TorchLayer
+
+    return TorchLayer.forward(layer, *args, **kwargs)
+

@@ -457,8 +457,10 @@ class _Pooling(HybridBlock):
             xp = _pad_spatial(x, before, after)
             y = keras.ops.average_pool(xp, self._kernel, self._strides, "valid",
                                        data_format="channels_last")
-            y = y * self._avg_correction(sizes, before, after,
-                                         keras.backend.standardize_dtype(x.dtype))
+            # keras.ops converts the cached numpy array: a backend tensor times a numpy
+            # array would go through numpy on PyTorch, and lose the gradient
+            y = keras.ops.multiply(y, self._avg_correction(
+                sizes, before, after, keras.backend.standardize_dtype(x.dtype)))
         return _from_channels_last(y, self._layout)
 
     def _avg_correction(self, sizes, before, after, dtype):
