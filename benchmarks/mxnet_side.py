@@ -5,21 +5,15 @@ median seconds. Kept free of keras_defer imports: it runs under MXNet's Python.
 """
 
 import json
-import statistics
 import sys
 import time
 
-
-def _median(fn, reps):
-    return statistics.median(fn() for _ in range(reps))
+from side_options import median as _median
+from side_options import options
 
 
 def main(argv):
-    opts = json.loads(argv[1]) if len(argv) > 1 else {}
-    reps = int(opts.get("reps", 5))
-    depths = opts.get("depths", [100, 400])
-    eager_n = int(opts.get("eager_calls", 300))
-    params_depth = int(opts.get("params_depth", 1000))
+    reps, depths, eager_n, params_depth = options(argv)
 
     import mxnet as mx
     from mxnet import gluon, init, nd

@@ -8,20 +8,15 @@ under the side environment's Python (``KERAS_DEFER_TORCH_PYTHON``, or
 """
 
 import json
-import statistics
 import sys
 import time
 
-
-def _median(fn, reps):
-    return statistics.median(fn() for _ in range(reps))
+from side_options import median as _median
+from side_options import options
 
 
 def main(argv):
-    opts = json.loads(argv[1]) if len(argv) > 1 else {}
-    reps = int(opts.get("reps", 5))
-    depths = opts.get("depths", [100, 400])
-    eager_n = int(opts.get("eager_calls", 300))
+    reps, depths, eager_n, _ = options(argv)
 
     import torch
     from torch import nn
