@@ -109,6 +109,13 @@ def training_context(layer, training):
         layer._maybe_reset_call_context()
 
 
+def context_training():
+    """The ``training`` flag of Keras's current call context: what a child called
+    without ``training=`` inherits from its parent (``None`` outside any call)."""
+    context = global_state.get_global_attribute("current_call_ctx")
+    return None if context is None else context.training
+
+
 def snapshot(value, dtype=None):
     """A tensor holding ``value`` that aliases no variable.
 

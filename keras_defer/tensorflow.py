@@ -2,7 +2,9 @@
 path, ``fast_path.py``): ``hybridize()`` and the initializers' random draws.
 
 ``hybridize()`` maps to ``tf.function``. One graph is traced per input signature
-with the batch dimension left free: the batch size may vary without retracing,
+and training mode (the ``training`` a child inherits from its parent's Keras call
+context, as a hybridized Gluon block follows autograd's train mode), with the batch
+dimension left free: the batch size may vary without retracing,
 while the feature dimensions stay static, so a block's shape checks still run (at
 trace time) and a wrong input raises keras_defer's ``ShapeMismatchError`` instead of
 a TensorFlow kernel error. ``jit_compile=True`` asks XLA to compile the graph.
@@ -23,6 +25,7 @@ from tensorflow.python.ops import gen_array_ops as _array_ops
 from tensorflow.python.ops import gen_math_ops as _math_ops
 from tensorflow.python.ops import gen_stateless_random_ops as _stateless_ops
 
+from keras_defer import keras_compat
 from keras_defer.hybrid import compiled_scope
 
 
@@ -52,6 +55,13 @@ def compile_call(block, static_alloc=False, static_shape=False, jit_compile=None
             return call(*args)  # not arrays, or of unknown rank
         if any(isinstance(a, keras.KerasTensor) for a in args):
             return call(*args)  # functional API: build the Keras graph, not a TF one
+        # A child inherits ``training`` from its parent's call context (fit calls the
+        # model with training=True): Dropout and BatchNorm trace differently, so each
+        # mode has its own graph, traced in that mode.
+        training = keras_compat.context_training()
+        if training is not None and not isinstance(training, bool):
+            return call(*args)  # a symbolic flag: let Keras resolve it
+        key = (training,) + key
         graph = graphs.get(key)
         if graph is None:
             signature = [

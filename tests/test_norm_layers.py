@@ -46,6 +46,32 @@ def test_batchnorm_inference_uses_running_stats_and_fit_updates_them(fresh_names
     assert np.asarray(net[0].running_var.data())[2] > 4.0
 
 
+def test_a_hybridized_child_follows_its_parents_training_mode(fresh_names):
+    # fit calls the model with training=True; a hybridized child called without
+    # training= inherits it (Gluon: the CachedOp follows autograd's train mode), so
+    # its Dropout drops and its BatchNorm updates the running statistics.
+    keras.utils.set_random_seed(0)
+    rs = np.random.RandomState(0)
+    x = (rs.normal(size=(64, 3)) * 2.0 + 5.0).astype("float32")
+    y = x[:, :1] - 5.0
+    net = nn.Sequential()
+    body = nn.HybridSequential()
+    body.add(nn.BatchNorm(axis=-1), nn.Dropout(0.5))
+    net.add(body, nn.Dense(1))
+    net.initialize(init.Xavier())
+    net(x[:2])
+    body.hybridize()
+    inference = np.asarray(net(x))
+    np.testing.assert_allclose(np.asarray(net(x)), inference, rtol=1e-6)
+    dropped = [np.asarray(net(x, training=True)) for _ in range(2)]
+    assert not np.allclose(dropped[0], dropped[1])  # Dropout active in training
+    np.testing.assert_allclose(np.asarray(net(x)), np.asarray(net(x)), rtol=1e-6)
+    net.compile(keras.optimizers.SGD(0.01), "mse")
+    net.fit(x, y, epochs=8, batch_size=16, verbose=0)  # 32 updates, momentum 0.9
+    np.testing.assert_allclose(np.asarray(body[0].running_mean.data()), x.mean(axis=0),
+                               atol=0.5)  # updated by fit, through the compiled child
+
+
 def test_layernorm_and_instancenorm_in_a_trained_net(fresh_names):
     keras.utils.set_random_seed(0)
     rs = np.random.RandomState(0)
