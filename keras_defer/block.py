@@ -387,7 +387,7 @@ class Block(keras.layers.Layer):
             self.collect_params().initialize(init, ctx, verbose, force_reinit)
 
     def hybridize(self, active=True, **kwargs):
-        """Compile the forward of every HybridBlock in this block (tf.function on TF)."""
+        """Compile the forward of every HybridBlock in this block (tf.function on TF, jax.jit on JAX)."""
         for child in self._children.values():
             child.hybridize(active, **kwargs)
 

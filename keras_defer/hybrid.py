@@ -1,9 +1,10 @@
 """``hybridize()``: compile a block's forward with the active backend's compiler.
 
-Only TensorFlow has a compiler wired in today (``keras_defer.tensorflow``); on
-other backends hybridize is accepted and the forward stays eager, which changes no
-result. The first pass always runs eagerly (it creates variables and runs
-initializers); compilation applies from the second call on.
+TensorFlow (``keras_defer.tensorflow``: ``tf.function``) and JAX (``keras_defer.jax``:
+``jax.jit``) have a compiler wired in; on PyTorch hybridize is accepted and the
+forward stays eager, which changes no result. The first pass always runs eagerly
+(it creates variables and runs initializers); compilation applies from the second
+call on.
 """
 
 import threading
@@ -34,4 +35,8 @@ def compile_call(block, **options):
         from keras_defer.tensorflow import compile_call as compile_tf
 
         return compile_tf(block, **options)
+    if backend == "jax":
+        from keras_defer.jax import compile_call as compile_jax
+
+        return compile_jax(block, **options)
     return None

@@ -272,3 +272,23 @@ def test_deepcopy_of_a_net_with_dropout_copies_its_seed_generator():
     assert tuple(twin(x).shape) == (4, 2) and net[1].weight.shape == (2, 0)
     again = copy.deepcopy(twin)  # after it
     assert again[1].weight.shape == (2, 8)
+
+
+@pytest.mark.skipif(keras.backend.backend() == "torch", reason="hybridize stays eager on torch")
+def test_hybridize_compiles_python_forward_runs_once_per_input_shape():
+    runs = []
+
+    class Doubler(nn.HybridBlock):
+        def forward(self, x):
+            runs.append(tuple(x.shape))
+            return x * 2.0
+
+    block = Doubler()
+    block.initialize()
+    x = nd.ones((3, 4))
+    block(x)
+    block.hybridize()
+    runs.clear()
+    for _ in range(3):
+        np.testing.assert_allclose(np.asarray(block(x)), 2.0 * np.ones((3, 4)))
+    assert len(runs) == 1  # traced once, then the compiled function runs
