@@ -183,13 +183,13 @@ class Parameter:
             plan = self._plan_initialize(init, ctx, default_init, force_reinit)
             self._apply_plan(plan, stacklevel=3)
 
-    def _plan_initialize(self, init, ctx, default_init, force_reinit, draws=None):
+    def _plan_initialize(self, init, ctx, default_init, force_reinit, requests=None):
         """Decide (and compute, without changing anything) what ``initialize`` does.
 
         Returns ``("warn", None)``, ``("register", PendingInit)`` or
-        ``("set", (PendingInit, value))``; with ``draws`` (a list), ``value`` is left
-        ``None`` and ``(name, init, default_init, shape, dtype)`` appended to it for
-        the caller to compute with ``init.Draws``.
+        ``("set", (PendingInit, value))``; given ``requests`` (a list), ``value`` is
+        left ``None`` and ``(name, init, default_init, shape, dtype)`` appended to it
+        for the caller to compute with ``init.Draws``.
         """
         if self.variable is not None and not force_reinit:
             return ("warn", None)
@@ -208,8 +208,8 @@ class Parameter:
                 "Give every dimension (for a layer: in_units, in_channels, ...)."
                 % (self._name, self._shape)
             )
-        if draws is not None and pending.data is None:
-            draws.append(self._value_request(pending))
+        if requests is not None and pending.data is None:
+            requests.append(self._value_request(pending))
             return ("set", (pending, None))
         return ("set", (pending, self._initial_value(pending)))
 
@@ -509,7 +509,7 @@ class ParameterDict:
         with first_pass.lock():
             requests = []
             plans = [
-                p._plan_initialize(None, ctx, default_init, force_reinit, draws=requests)
+                p._plan_initialize(None, ctx, default_init, force_reinit, requests=requests)
                 for p in self.values()
             ]
             draws = initializer.Draws(requests)
