@@ -387,7 +387,8 @@ class Block(keras.layers.Layer):
             self.collect_params().initialize(init, ctx, verbose, force_reinit)
 
     def hybridize(self, active=True, **kwargs):
-        """Compile the forward of every HybridBlock in this block (tf.function on TF, jax.jit on JAX)."""
+        """Compile the forward of every HybridBlock in this block (tf.function on
+        TensorFlow, jax.jit on JAX; eager elsewhere)."""
         for child in self._children.values():
             child.hybridize(active, **kwargs)
 
