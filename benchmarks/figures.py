@@ -291,26 +291,27 @@ def _wide_net(depth, use_bias=True):
 def _registration_only(depth, reps):
     """Median seconds of ``initialize()`` when no shape is known yet (Dense(8) without
     bias): Gluon's deferred initialization proper, nothing is created."""
-    times = []
-    for _ in range(reps):
+    def once():
         net = _wide_net(depth, use_bias=False)
         start = time.perf_counter()
         net.initialize()
-        times.append(time.perf_counter() - start)
-    return sorted(times)[len(times) // 2]
+        return time.perf_counter() - start
+
+    return timing.one_shot({"keras_defer": once}, reps)["keras_defer"]
 
 
 def _variable_floor(make, depth, reps):
     """Median seconds to create ``depth`` bias-sized variables with ``make``: the
     cost TensorFlow (or Keras) charges whoever creates them, before any of our code."""
     zeros = tf.zeros((8,))
-    times = []
-    for _ in range(reps):
+
+    def once():
         start = time.perf_counter()
         for _ in range(depth):
             make(zeros)
-        times.append(time.perf_counter() - start)
-    return sorted(times)[len(times) // 2]
+        return time.perf_counter() - start
+
+    return timing.one_shot({"floor": once}, reps)["floor"]
 
 
 def collect_and_initialize(cfg, sides):

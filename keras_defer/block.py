@@ -485,8 +485,7 @@ class Block(keras.layers.Layer):
         object.__setattr__(self, "_input_shapes", [_input_shape(a) for a in args
                                                    if hasattr(a, "shape")])
         self.build(_input_shape(args[0]))
-        finish_pending_inits([p for p in params
-                              if p.pending is not None and shape_is_known(p.shape)])
+        finish_pending_inits([p for p in params if shape_is_known(p.shape)])
 
     def build(self, input_shape):
         """Keras's build: fix the unknown dims of this block's parameters."""

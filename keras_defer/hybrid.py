@@ -11,6 +11,8 @@ import threading
 
 import keras
 
+from keras_defer import keras_compat
+
 _local = threading.local()
 
 
@@ -27,6 +29,28 @@ class compiled_scope:
     def __exit__(self, *exc):
         _local.depth -= 1
         return False
+
+
+PLAIN = object()
+"""Returned by ``compiled_mode`` when a call must take the block's plain path."""
+
+
+def compiled_mode(args, kwargs):
+    """The training mode a compiled call of ``block(*args, **kwargs)`` runs in (each
+    mode has its own trace), or ``PLAIN``.
+
+    A child inherits ``training`` from its parent's Keras call context (``fit`` calls
+    the model with training=True), and Dropout and BatchNorm trace differently in
+    each mode. Plain: keyword arguments (``training=`` given explicitly), no
+    positional input, KerasTensors (the functional API builds a Keras graph, not a
+    compiled one), or a symbolic training flag that only Keras can resolve.
+    """
+    if kwargs or not args or any(isinstance(a, keras.KerasTensor) for a in args):
+        return PLAIN
+    training = keras_compat.context_training()
+    if training is not None and not isinstance(training, bool):
+        return PLAIN
+    return training
 
 
 def compile_call(block, **options):

@@ -64,7 +64,7 @@ if keras.backend.backend() == "tensorflow":
     # Stateless draws seeded from TF's global seed, and shared small zeros: cheaper
     # than keras.random's SeedGenerator round trip (see keras_defer.tensorflow).
     from keras_defer.tensorflow import random_draw as _random_draw
-    from keras_defer.tensorflow import random_draws as _random_draws
+    from keras_defer.tensorflow import split_into as _split_into
     from keras_defer.tensorflow import zeros as _zeros
 else:
     def _zeros(shape, dtype):
@@ -75,16 +75,24 @@ else:
             return keras.random.uniform(shape, shift, shift + scale, dtype=dtype)
         return keras.random.normal(shape, shift, scale, dtype=dtype)
 
-    def _random_draws(kind, shapes, scale, shift, dtype):
-        """``_random_draw`` for each of ``shapes``, as one draw split up (see
-        ``keras_defer.tensorflow.random_draws``): a draw is the costliest eager op of a
-        first pass on JAX (~190 us on a 2-core CPU), a slice and a reshape are cheap."""
-        if len(shapes) == 1:
-            return [_random_draw(kind, shapes[0], scale, shift, dtype)]
+    def _split_into(flat, shapes):
         sizes = [int(np.prod(shape)) for shape in shapes]
-        flat = _random_draw(kind, (sum(sizes),), scale, shift, dtype)
         pieces = keras.ops.split(flat, np.cumsum(sizes)[:-1].tolist())
         return [keras.ops.reshape(piece, shape) for piece, shape in zip(pieces, shapes)]
+
+
+def _random_draws(kind, shapes, scale, shift, dtype):
+    """``_random_draw`` for each of ``shapes``, as one draw split up.
+
+    A first pass initializes layer after layer, and a draw is its costliest eager op:
+    ~120 us on TensorFlow (four ops), ~190 us on JAX, which also compiles it anew for
+    every new shape. One draw of the summed size, one split and a reshape per piece
+    cost a few ms for a 400-layer net. The values come from one seed instead of one
+    per tensor: as random, and as reproducible under ``keras.utils.set_random_seed``."""
+    if len(shapes) == 1:
+        return [_random_draw(kind, shapes[0], scale, shift, dtype)]
+    total = sum(int(np.prod(shape)) for shape in shapes)
+    return _split_into(_random_draw(kind, (total,), scale, shift, dtype), shapes)
 
 
 def _fresh_seed():
@@ -450,9 +458,6 @@ class Draws:
             group["size"] += size
             group["members"].append(index)
             self._group_of[index] = group
-
-    def __len__(self):
-        return len(self._requests)
 
     def value(self, index):
         """The initial value of request ``index``; ask for each index once."""

@@ -1,10 +1,9 @@
 """Everything JAX-specific in keras_defer: ``hybridize()`` as ``jax.jit``.
 
 A compiled call is a pure function of the block's variable values and its inputs
-(a Keras ``StatelessScope``, as in ``Layer.stateless_call``), jitted once per
-training mode: the ``training`` a child
-inherits from its parent's Keras call context is read while tracing, as on
-TensorFlow (``keras_defer.tensorflow``). What the call changes in non-trainable
+(a Keras ``StatelessScope``, as in ``Layer.stateless_call``), traced once per
+training mode (``hybrid.compiled_mode``), which is read from the call context while
+tracing, as on TensorFlow (``keras_defer.tensorflow``). What the call changes in non-trainable
 state (BatchNorm's running statistics, Dropout's seed) comes back as values and is
 assigned to the variables, or recorded by an enclosing stateless scope (Keras's JAX
 trainer). Inputs of a new shape are traced again by JAX itself; a wrong shape raises
@@ -15,10 +14,7 @@ import jax
 import keras
 from keras.src.backend.common import global_state
 
-from keras_defer import keras_compat
-from keras_defer.hybrid import compiled_scope
-
-_SYMBOLIC = ("symbolic_scope",)
+from keras_defer.hybrid import PLAIN, compiled_mode, compiled_scope
 
 
 def compile_call(block, **_):
@@ -41,13 +37,9 @@ def compile_call(block, **_):
     function = jax.jit(pure, static_argnums=3)
 
     def compiled(*args, **kwargs):
-        if kwargs or not args or any(isinstance(a, keras.KerasTensor) for a in args):
+        training = compiled_mode(args, kwargs)
+        if training is PLAIN or global_state.get_global_attribute("symbolic_scope"):
             return call(*args, **kwargs)
-        if any(global_state.get_global_attribute(k) is not None for k in _SYMBOLIC):
-            return call(*args)
-        training = keras_compat.context_training()
-        if training is not None and not isinstance(training, bool):
-            return call(*args)
         trainable = block.trainable_variables
         non_trainable = block.non_trainable_variables
         out, updated = function([v.value for v in trainable],

@@ -282,4 +282,3 @@ def torch_module_call(layer, *args, **kwargs):
     from keras.src.backend.torch.layer import TorchLayer
 
     return TorchLayer.forward(layer, *args, **kwargs)
-

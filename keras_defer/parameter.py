@@ -250,16 +250,6 @@ class Parameter:
                 % (self._name, self._shape)
             )
 
-    def _finish_pending_init(self, draws=None, index=None):
-        """Run the registered initializer (or use the ``set_data`` value) now that
-        the shape is known."""
-        pending = self.pending
-        if pending is None:
-            return
-        self._check_shape_known()
-        self._store(self._initial_value(pending, draws, index), pending.ctx)
-        self.pending = None
-
     def _store(self, value, ctx):
         """Write ``value``: into the existing variable, or into a new one."""
         ctx = list(ctx) if ctx else [current_context()]
@@ -395,18 +385,21 @@ class Parameter:
 
 
 def finish_pending_inits(params):
-    """Finish the pending initialization of each of ``params`` (their shapes must be
-    known), in order: the one transition from pending to initialized. The values of
-    small parameters with a random built-in initializer are drawn together
-    (``init.Draws``); the others are made one at a time, just before they are stored,
-    so a net of large parameters never holds two copies of all of them."""
+    """Run the registered initializer (or use the ``set_data`` value) of each of
+    ``params`` that is pending, in order, now that their shapes are known: the one
+    transition from pending to initialized. The values of small parameters with a
+    random built-in initializer are drawn together (``init.Draws``); the others are
+    made one at a time, just before they are stored, so a net of large parameters
+    never holds two copies of all of them."""
     params = [p for p in params if p.pending is not None]
     for param in params:
         param._check_shape_known()
     draws = initializer.Draws(None if param.pending.data is not None
                               else param._value_request(param.pending) for param in params)
     for index, param in enumerate(params):
-        param._finish_pending_init(draws, index)
+        pending = param.pending
+        param._store(param._initial_value(pending, draws, index), pending.ctx)
+        param.pending = None
 
 
 def _indent(text, spaces):

@@ -17,7 +17,6 @@ of its ~170 us per call on a 2-core CPU); our own cache key is two attribute rea
 import functools
 import random
 
-import keras
 import numpy as np
 import tensorflow as tf
 from tensorflow.python.framework import random_seed as _tf_random_seed
@@ -25,8 +24,7 @@ from tensorflow.python.ops import gen_array_ops as _array_ops
 from tensorflow.python.ops import gen_math_ops as _math_ops
 from tensorflow.python.ops import gen_stateless_random_ops as _stateless_ops
 
-from keras_defer import keras_compat
-from keras_defer.hybrid import compiled_scope
+from keras_defer.hybrid import PLAIN, compiled_mode, compiled_scope
 
 
 def _feature_dims(shape):
@@ -47,21 +45,13 @@ def compile_call(block, static_alloc=False, static_shape=False, jit_compile=None
     graphs = {}
 
     def compiled(*args, **kwargs):
-        if kwargs or not args:
+        training = compiled_mode(args, kwargs)
+        if training is PLAIN:
             return call(*args, **kwargs)
         try:
-            key = tuple((a.dtype, _feature_dims(a.shape)) for a in args)
+            key = (training,) + tuple((a.dtype, _feature_dims(a.shape)) for a in args)
         except (AttributeError, ValueError, TypeError):
             return call(*args)  # not arrays, or of unknown rank
-        if any(isinstance(a, keras.KerasTensor) for a in args):
-            return call(*args)  # functional API: build the Keras graph, not a TF one
-        # A child inherits ``training`` from its parent's call context (fit calls the
-        # model with training=True): Dropout and BatchNorm trace differently, so each
-        # mode has its own graph, traced in that mode.
-        training = keras_compat.context_training()
-        if training is not None and not isinstance(training, bool):
-            return call(*args)  # a symbolic flag: let Keras resolve it
-        key = (training,) + key
         graph = graphs.get(key)
         if graph is None:
             signature = [
@@ -132,19 +122,11 @@ def random_draw(kind, shape, scale, shift, dtype):
     return _math_ops.add_v2(_math_ops.mul(eager_op(shape, _seed(), dtype=dtype), scale), shift)
 
 
-def random_draws(kind, shapes, scale, shift, dtype):
-    """``random_draw`` for each of ``shapes`` (small ones), as one draw split up.
-
-    A first pass initializes layer after layer; each small draw costs four eager
-    ops (~120 us on a 2-core CPU), a 400-layer net spent 50 ms in them. One draw of
-    the total size, one split and a reshape per piece cost a few ms. The values
-    come from one seed instead of one per tensor: as random, and as reproducible
-    under ``keras.utils.set_random_seed``."""
-    if len(shapes) == 1 or not tf.executing_eagerly():
-        return [random_draw(kind, shape, scale, shift, dtype) for shape in shapes]
-    sizes = [int(np.prod(shape)) for shape in shapes]
-    flat = random_draw(kind, (sum(sizes),), scale, shift, dtype)
-    pieces = tf.split(flat, sizes)
+def split_into(flat, shapes):
+    """``flat`` cut into consecutive pieces of ``shapes``: one ``SplitV`` and a raw
+    ``Reshape`` per piece (``keras.ops.reshape`` costs ~50 us more per piece, 20 ms
+    for a 400-layer first pass)."""
+    pieces = tf.split(flat, [int(np.prod(shape)) for shape in shapes])
     return [_array_ops.reshape(piece, shape) for piece, shape in zip(pieces, shapes)]
 
 

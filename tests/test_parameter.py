@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from keras_defer import DeferredInitializationError, ShapeMismatchError, init, nd
-from keras_defer.parameter import Parameter, ParameterDict
+from keras_defer.parameter import Parameter, ParameterDict, finish_pending_inits
 
 
 def test_unknown_dims_read_zero_and_repr_is_gluons():
@@ -27,7 +27,7 @@ def test_lifecycle_uninitialized_pending_initialized():
         p.data()
     assert p.list_ctx() == p.pending.ctx
     p.shape = (2, 5)
-    p._finish_pending_init()
+    finish_pending_inits([p])
     assert isinstance(p.data(), keras.Variable)
     np.testing.assert_array_equal(np.asarray(p.data()), np.ones((2, 5)))
     assert repr(p.list_ctx()[0]) in ("cpu(0)", "gpu(0)")
@@ -95,7 +95,7 @@ def test_set_data_when_pending_fixes_shape_and_skips_initializer():
     p.initialize(init=Recorder())
     p.set_data(nd.ones((2, 3)) * 4)
     assert p.shape == (2, 3)
-    p._finish_pending_init()
+    finish_pending_inits([p])
     assert calls == []
     np.testing.assert_array_equal(np.asarray(p.data()), np.full((2, 3), 4.0))
 
