@@ -1,10 +1,10 @@
-"""One function per figure of issue 6. Each returns a row of the ratio table.
+"""One function per figure of the benchmark. Each returns a row of the ratio table.
 
 A row holds the measured values per framework (``keras_defer``, ``keras``, ``tf``
 for hand-written TensorFlow, ``mxnet``, ``torch`` for PyTorch's lazy modules), the
 ratio the target is stated on, the
 target, and whether it is met. Sizes shrink under ``quick`` (a smoke run), so only
-full runs are comparable with the issue's figures.
+full runs are comparable with the published tables (README, docs/performance.md).
 """
 
 import os
@@ -19,8 +19,20 @@ import tensorflow as tf
 from benchmarks import timing
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-MXNET_PYTHON = os.environ.get("KERAS_DEFER_MXNET_PYTHON",
-                              "/root/.cache/mxnet-1.9.1/bin/python")
+
+
+def _mxnet_python():
+    """KERAS_DEFER_MXNET_PYTHON, else the python of the environment that
+    ../shared/tools/mxnet-venv builds: $MXNET_VENV, else
+    ${XDG_CACHE_HOME:-~/.cache}/mxnet-1.9.1."""
+    if os.environ.get("KERAS_DEFER_MXNET_PYTHON"):
+        return os.environ["KERAS_DEFER_MXNET_PYTHON"]
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    venv = os.environ.get("MXNET_VENV") or os.path.join(cache, "mxnet-1.9.1")
+    return os.path.join(venv, "bin", "python")
+
+
+MXNET_PYTHON = _mxnet_python()
 TORCH_PYTHON = os.environ.get("KERAS_DEFER_TORCH_PYTHON",
                               os.path.join(os.path.dirname(HERE), ".venv-torch", "bin", "python"))
 

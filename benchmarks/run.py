@@ -1,9 +1,9 @@
 """``python -m benchmarks [--quick] [--json] [--only ID ...]``: the ratio table.
 
-Every figure of issue 6 is one row (``collect_params``/``initialize`` are two).
+Every figure is one row (``collect_params``/``initialize`` are two).
 Columns are the measured values per framework; ``ratio`` is the quantity the
 target is stated on. ``--quick`` shrinks every size for a smoke run (its numbers
-are not comparable with the issue's).
+are not comparable with a full run's).
 """
 
 import argparse

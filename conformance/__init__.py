@@ -7,8 +7,8 @@ in some families, a stem of convolutions (1-3D, transposed), pooling, normalizat
 or recurrent layers (RNN, LSTM, GRU) after an optional Embedding.
 
 `python -m conformance --impl keras_defer|mxnet` or `pytest --pyargs conformance`.
-The core (clauses, model, strategies, machine) imports no framework; adapters import
-theirs lazily.
+The core (clauses, arch, model, strategies, checks, machine, runner) imports no
+framework; adapters import theirs lazily.
 """
 
-__all__ = ["clauses", "model", "arch"]
+__all__ = ["arch", "checks", "clauses", "model"]

@@ -70,8 +70,6 @@ def _native_stderr_silenced():
 
 
 def main(argv=None):
-    import os
-
     args = parse(argv)
     if args.list:
         for c in C.CLAUSES:

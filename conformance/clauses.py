@@ -2,7 +2,8 @@
 
 Each clause has an id, a group (the state machine that exercises it most), a one-line
 statement and where it comes from: a section of the chapter (shared/chapter/deferred-init.md,
-'4.3.x' as rendered) or Gluon 1.9.1's source.  The checks in machine.py name these ids.
+'4.3.x' as rendered) or Gluon 1.9.1's source.  The checks (conformance/checks/, one module
+per group) name these ids.
 """
 
 from dataclasses import dataclass
@@ -89,7 +90,8 @@ CLAUSES = [
     Clause("DI-25", "save_load", "copy.deepcopy of a net before its first pass is an independent net with "
            "the same names; its first pass leaves the original deferred. Gluon refuses to copy a "
            "hybridized net that has run (its CachedOp) until hybridize() is called again "
-           "(divergence 'deepcopy_compiled': keras_defer copies it).", "keras_defer issue 2; Gluon behaviour"),
+           "(divergence 'deepcopy_compiled': keras_defer copies it).",
+           B + " Block, copied by copy.deepcopy; HybridBlock._cached_op (observed in MXNet 1.9.1)"),
     Clause("DI-26", "lifecycle", "Parameters live on the device given to initialize() (list_ctx) and the "
            "forward pass runs there; every clause runs on every device the backend reports.",
            P + " Parameter.list_ctx"),

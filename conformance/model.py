@@ -2,10 +2,13 @@
 
 Given an architecture (`conformance.arch`: Dense layers in containers, optionally after a
 convolution/pooling/normalization stem or recurrent layers) and a sequence of user
-operations, it predicts
-every observable: parameter names and shapes (0 = unknown), collect_params order, block and
-ParameterDict reprs, which initializer calls happen (name, shape, order), each parameter's
-value (as a constant fill), errors (as abstract kinds) and warnings.
+operations, it predicts every observable: parameter names and shapes (0 = unknown),
+collect_params order, block and ParameterDict reprs, which initializer calls happen (name,
+shape, order), each parameter's value (as a constant fill), errors (as abstract kinds) and
+warnings.  What is particular to a kind of block (its parameters, the shapes an input
+requires, its output shape, its repr) the model asks the arch node (`arch.Layer`); this
+module holds what all blocks share: names, the parameter lifecycle, the forward pass's
+transaction units, save/load.
 
 The state of one parameter mirrors Gluon 1.9.1's `Parameter`: a shape, `data` (None until
 initialized, else the value), and `deferred` (the registered initializer and any value
@@ -37,7 +40,6 @@ DIVERGENCES = {
                                "channels raises a shape mismatch (Gluon's runs on, silently).",
 }
 
-NP_FLOAT32 = "<class 'numpy.float32'>"
 UNIFORM = "uniform"  # the value token of Gluon's default initializer: random, not checked
 
 WARN_ALREADY = ("Parameter '%s' is already initialized, ignoring. "
@@ -77,65 +79,21 @@ class Param:
 
 
 @dataclass
-class Layer:
+class BuiltLayer:
     """A built leaf block: its arch node, prefix and parameters (attribute -> full name,
     in registration order, which is the order Gluon initializes them in)."""
     index: int
-    node: object
+    node: A.Layer
     prefix: str
     params: dict = field(default_factory=dict)
 
-    @property
-    def hybrid(self):
-        return not (isinstance(self.node, A.Lambda) and not self.node.hybrid)
-
-    # Dense's, kept for the machine and the older call sites
-    @property
-    def units(self):
-        return self.node.units
-
-    @property
-    def flatten(self):
-        return self.node.flatten
-
-    @property
-    def activation(self):
-        return self.node.activation
-
-    @property
-    def weight(self):
-        return self.params.get("weight")
-
-    @property
-    def bias(self):
-        return self.params.get("bias")
-
-
-# Gluon's name hint (_alias) of each leaf block class
-def _hint(node):
-    if isinstance(node, A.Dense):
-        return "dense"
-    if isinstance(node, A.Conv):
-        return "conv"
-    if isinstance(node, A.Pool):
-        return "pool"
-    if isinstance(node, A.Activation):
-        return node.activation
-    if isinstance(node, A.Lambda):
-        return "hybridlambda" if node.hybrid else "lambda"
-    if isinstance(node, A.Norm):
-        return node.class_name.lower()
-    if isinstance(node, A.Recurrent):
-        return node.mode
-    return type(node).__name__.lower()  # flatten, dropout, embedding
-
 
 @dataclass
-class Node:
-    """A built block: a DenseObj leaf (by index) or a container."""
+class BuiltContainer:
+    """A built Sequential/HybridSequential: children are containers or leaf indices."""
     class_name: str
     prefix: str
-    children: List[object] = field(default_factory=list)  # Node or int (Layer index)
+    children: List[object] = field(default_factory=list)  # BuiltContainer or int (leaf index)
     hybrid: bool = False
 
 
@@ -173,8 +131,8 @@ class NetModel:
         self.world = world
         self.arch = arch
         self.params = {}      # name -> Param, in creation order
-        self.layers = []      # Layer by creation index
-        self.dense = []       # Dense creation number -> its Layer
+        self.layers = []      # BuiltLayer by creation index
+        self.shareable = []   # shareable (Dense) creation number -> its BuiltLayer
         self.hybridized = False
         self.compiled = False  # a hybridized unit ran far enough for Gluon to build a CachedOp
         self.root = self._build(arch, scope=None)
@@ -192,50 +150,48 @@ class NetModel:
 
     def _build(self, node, scope):
         if isinstance(node, A.Reuse):
-            return self.dense[node.ref].index
-        if isinstance(node, A.Dense):
-            prefix = self._prefix("dense", node.prefix, scope)
-            layer = Layer(len(self.layers), node, prefix)
+            return self.shareable[node.ref].index
+        if isinstance(node, A.Layer):
+            layer = BuiltLayer(len(self.layers), node, self._prefix(node.hint, node.prefix, scope))
             if node.share is not None:
-                src = self.dense[node.share]
-                layer.params = dict(src.params)
-                w = self.params[src.weight]
-                if node.in_units and w.shape[1] == 0:  # ParameterDict.get merges the shape
-                    w.shape = (w.shape[0], node.in_units)
+                self._share(layer, self.shareable[node.share])
             else:
-                self._add(layer, "weight", (node.units, node.in_units), node.weight_initializer)
-                if node.use_bias:
-                    self._add(layer, "bias", (node.units,), node.bias_initializer)
+                for attr, shape, init, grad_req in node.declared_params():
+                    name = layer.prefix + attr
+                    self.params[name] = Param(name, tuple(shape), init, grad_req=grad_req,
+                                              dtype=node.dtype)
+                    layer.params[attr] = name
             self.layers.append(layer)
-            self.dense.append(layer)
-            return layer.index
-        if isinstance(node, A.LAYERS):
-            layer = Layer(len(self.layers), node, self._prefix(_hint(node), None, scope))
-            for attr, shape, init, req in _declared(node):
-                self._add(layer, attr, shape, init, req)
-            self.layers.append(layer)
+            if node.shareable:
+                self.shareable.append(layer)
             return layer.index
         prefix = self._prefix(node.class_name.lower(), node.prefix, scope)
-        built = Node(node.class_name, prefix, hybrid=node.hybrid)
+        built = BuiltContainer(node.class_name, prefix, hybrid=node.hybrid)
         inner = (prefix, {}) if node.scoped else scope
         built.children = [self._build(child, inner) for child in node.children]
         return built
 
-    def _add(self, layer, attr, shape, init, grad_req="write"):
-        name = layer.prefix + attr
-        # Conv and the norms leave dtype at its default, numpy.float32 (a class); the
-        # others pass the string 'float32' (checked against MXNet 1.9.1)
-        dtype = (NP_FLOAT32 if isinstance(layer.node, (A.Conv, A.Norm)) else "float32")
-        self.params[name] = Param(name, tuple(shape), init, grad_req=grad_req, dtype=dtype)
-        layer.params[attr] = name
+    def _share(self, layer, owner):
+        """params=<owner>.params: the owner's Parameters; ParameterDict.get merges the
+        shapes the sharer declares into them (a dimension one side knows fills the other's
+        0)."""
+        layer.params = dict(owner.params)
+        for attr, shape, _, _ in layer.node.declared_params():
+            p = self.params.get(layer.params.get(attr))
+            if p is not None and len(p.shape) == len(shape) and all(
+                    old == new or 0 in (old, new) for old, new in zip(p.shape, shape)):
+                p.shape = tuple(old or new for old, new in zip(p.shape, shape))
 
     # -- structure ----------------------------------------------------------------------
-    def dense_params(self, index):
+    def layer_params(self, index):
         return list(self.layers[index].params.values())
+
+    def layers_in_forward_order(self):
+        return [self.layers[i] for unit in self._units(self.root, False) for i in unit]
 
     def _collect(self, node, out):
         if isinstance(node, int):
-            for name in self.dense_params(node):
+            for name in self.layer_params(node):
                 if name not in out:
                     out.append(name)
             return
@@ -256,7 +212,8 @@ class NetModel:
     def block_repr(self, node=None):
         node = self.root if node is None else node
         if isinstance(node, int):
-            return _repr(self.layers[node], self.params)
+            layer = self.layers[node]
+            return layer.node.gluon_repr(lambda attr: self.params[layer.params[attr]].shape)
         lines = ["  (%d): %s" % (i, _indent(self.block_repr(c), 2))
                  for i, c in enumerate(node.children)]
         return "%s(\n%s\n)" % (node.class_name, "\n".join(lines))
@@ -353,8 +310,8 @@ class NetModel:
 
     # -- forward --------------------------------------------------------------------------
     def _units(self, node, hybrid_parent):
-        """Forward order as a list of 'units': a unit is a list of Dense indices whose
-        first pass is one transaction (a hybridized HybridSequential, or one Dense)."""
+        """Forward order as a list of 'units': a unit is a list of leaf indices whose
+        first pass is one transaction (a hybridized HybridSequential, or one leaf)."""
         if isinstance(node, int):
             return [[node]]
         if node.hybrid and self.hybridized and not hybrid_parent:
@@ -385,7 +342,7 @@ class NetModel:
     def _forward_unit(self, unit, shape, out):
         order = []
         for i in unit:
-            for name in self.dense_params(i):
+            for name in self.layer_params(i):
                 if name not in order:
                     order.append(name)
         need_infer = False
@@ -398,20 +355,20 @@ class NetModel:
                 break
         if need_infer:
             # infer every shape of the unit from the input; a conflict an operator checks
-            # changes nothing, one it overwrites (_overwrites) fails on the write-back
+            # changes nothing, one it overwrites (overwrites_shapes) fails on the write-back
             inferred, overwritten = {}, set()
             atomic = "atomic_first_pass" in self.world.divergences
             s = shape
             for i in unit:
                 layer = self.layers[i]
-                for name, want in _needs(layer, s).items():
+                for name, want in self._required(layer, s).items():
                     have = inferred.get(name, self.params[name].shape)
                     if len(have) != len(want) or any(h not in (0, w) for h, w in zip(have, want)):
-                        if atomic or name in inferred or not _overwrites(layer):
+                        if atomic or name in inferred or not layer.node.overwrites_shapes:
                             raise ModelError("shape_mismatch", name)
                         overwritten.add(name)
                     inferred[name] = want
-                s = _out(layer, s)
+                s = layer.node.output_shape(s)
             if overwritten:
                 # Gluon writes the inferred shapes back one parameter at a time, in
                 # collect_params() order: those before the contradicted one keep theirs
@@ -424,23 +381,26 @@ class NetModel:
                 self.params[name].shape = new
             for name in order:
                 self._finish(self.params[name], out)
-        if (self.hybridized and all(self.layers[i].hybrid for i in unit)
+        if (self.hybridized and all(self.layers[i].node.hybrid for i in unit)
                 and all(self.params[name].data is not None for name in order)):
             # Gluon's _build_cache made the unit's CachedOp (observed in MXNet 1.9.1: it
             # exists from here on, even if the call fails below)
             self.compiled = True
         for i in unit:
             layer = self.layers[i]
-            for name, want in _needs(layer, shape).items():
+            for name, want in self._required(layer, shape).items():
                 if self.params[name].shape != want and not self._runs_on(layer):
                     raise ModelError("shape_mismatch", name)
-            shape = _out(layer, shape)
+            shape = layer.node.output_shape(shape)
         return shape
 
+    def _required(self, layer, shape):
+        """Parameter name -> the full shape the input `shape` requires of it."""
+        return {layer.params[attr]: want
+                for attr, want in layer.node.required_shapes(shape).items()}
+
     def _runs_on(self, layer):
-        """MXNet 1.9.1's BatchNorm operator runs with initialized parameters of the wrong
-        size (its shape function overwrites them, the kernel reads what it needs)."""
-        return (isinstance(layer.node, A.Norm) and layer.node.kind == "batch"
+        return (layer.node.runs_on_wrong_size
                 and "batchnorm_checks_shapes" not in self.world.divergences)
 
     def hybridize(self):
@@ -450,7 +410,7 @@ class NetModel:
             if isinstance(node, int):
                 return
             if not node.hybrid and node.children and all(
-                    self.layers[c].hybrid if isinstance(c, int) else c.hybrid
+                    self.layers[c].node.hybrid if isinstance(c, int) else c.hybrid
                     for c in node.children):
                 out.warnings.append(WARN_SEQUENTIAL % node.prefix)
             for child in node.children:
@@ -505,168 +465,6 @@ class NetModel:
     def clone(self):
         """copy.deepcopy of the net: the same names, independent state, the same world."""
         return copy.deepcopy(self, {id(self.world): self.world})
-
-
-def _features(shape, flatten):
-    if flatten:
-        n = 1
-        for d in shape[1:]:
-            n *= d
-        return n
-    return shape[-1]
-
-
-def _out_shape(shape, d):
-    return (shape[0], d.units) if d.flatten else tuple(shape[:-1]) + (d.units,)
-
-
-# -- the leaf blocks: declared parameters, shapes inferred, output shape, repr ---------------
-
-def _declared(node):
-    """(attribute, shape before the first pass, own initializer, grad_req) in Gluon's
-    registration order (gluon/nn/conv_layers.py, basic_layers.py, rnn/rnn_layer.py)."""
-    if isinstance(node, A.Conv):
-        k = (node.kernel,) * node.dims
-        shape = ((node.in_channels, node.channels) if node.transpose
-                 else (node.channels, node.in_channels)) + k
-        out = [("weight", shape, None, "write")]
-        if node.use_bias:
-            out.append(("bias", (node.channels,), "zeros", "write"))
-        return out
-    if isinstance(node, A.Norm):
-        c = (node.in_channels,)
-        if node.kind == "batch":
-            return [("gamma", c, "ones", "write"), ("beta", c, "zeros", "write"),
-                    ("running_mean", c, "zeros", "null"), ("running_var", c, "ones", "null")]
-        scale = node.scale if node.kind == "instance" else True
-        return [("gamma", c, "ones", "write" if scale else "null"), ("beta", c, "zeros", "write")]
-    if isinstance(node, A.Embedding):
-        return [("weight", (node.input_dim, node.output_dim), None, "write")]
-    if isinstance(node, A.Recurrent):
-        out, ng, nh = [], node.gates * node.hidden, node.hidden
-        ni = node.input_size
-        for i in range(node.num_layers):
-            for j in ["l", "r"][:2 if node.bidirectional else 1]:
-                out += [("%s%d_i2h_weight" % (j, i), (ng, ni), None, "write"),
-                        ("%s%d_h2h_weight" % (j, i), (ng, nh), None, "write"),
-                        ("%s%d_i2h_bias" % (j, i), (ng,), "zeros", "write"),
-                        ("%s%d_h2h_bias" % (j, i), (ng,), "zeros", "write")]
-            ni = nh * (2 if node.bidirectional else 1)
-        return out
-    return []
-
-
-def _needs(layer, shape):
-    """The full shapes the input `shape` requires of the layer's parameters."""
-    node, p = layer.node, layer.params
-    if isinstance(node, A.Dense):
-        return {p["weight"]: (node.units, _features(shape, node.flatten))}
-    if isinstance(node, A.Conv):
-        _rank(node, shape, node.dims + 2)
-        k = (node.kernel,) * node.dims
-        c = shape[1]
-        return {p["weight"]: ((c, node.channels) if node.transpose else (node.channels, c)) + k}
-    if isinstance(node, A.Norm):
-        c = shape[-1] if node.kind == "layer" else shape[1]
-        return {name: (c,) for name in p.values()}
-    if isinstance(node, A.Recurrent):
-        _rank(node, shape, 3)
-        return {p[j + "0_i2h_weight"]: (node.gates * node.hidden, shape[2])
-                for j in ["l", "r"][:2 if node.bidirectional else 1]}
-    return {}
-
-
-def _overwrites(layer):
-    """Whether MXNet's shape function for the layer assigns its parameters' shapes
-    instead of checking them against known ones (BatchNorm, InstanceNorm: observed in
-    MXNet 1.9.1). A contradicting known shape then passes the symbolic inference and
-    fails only when Gluon's ``_infer_attrs`` writes the inferred shapes back."""
-    return isinstance(layer.node, A.Norm) and layer.node.kind in ("batch", "instance")
-
-
-def _rank(node, shape, rank):
-    if len(shape) != rank:  # the strategies never draw it: the model does not predict it
-        raise AssertionError("%s on an input of shape %s" % (node, shape))
-
-
-def _out(layer, shape):
-    node = layer.node
-    if isinstance(node, A.Dense):
-        return _out_shape(shape, node)
-    if isinstance(node, A.Conv):
-        k, s, pad = node.kernel, node.strides, node.padding
-        if node.transpose:
-            spatial = tuple((n - 1) * s - 2 * pad + k for n in shape[2:])
-        else:
-            spatial = tuple((n + 2 * pad - k) // s + 1 for n in shape[2:])
-        return (shape[0], node.channels) + spatial
-    if isinstance(node, A.Pool):
-        _rank(node, shape, node.dims + 2)
-        if node.global_pool:
-            return tuple(shape[:2]) + (1,) * node.dims
-        return tuple(shape[:2]) + tuple((n - node.size) // node.size + 1 for n in shape[2:])
-    if isinstance(node, A.Flatten):
-        return (shape[0], _features(shape, True))
-    if isinstance(node, A.Embedding):
-        return tuple(shape) + (node.output_dim,)
-    if isinstance(node, A.Recurrent):
-        return tuple(shape[:2]) + (node.hidden * (2 if node.bidirectional else 1),)
-    return tuple(shape)  # Dropout, Activation, Lambda, Norm
-
-
-def _repr(layer, params):
-    """repr() of a leaf block as Gluon 1.9.1 prints it (checked against MXNet)."""
-    node = layer.node
-    shape = lambda attr: params[layer.params[attr]].shape  # noqa: E731
-    act = "Activation(%s)" % node.activation if getattr(node, "activation", None) else None
-    if isinstance(node, A.Dense):
-        w = shape("weight")
-        return "Dense(%s -> %d, %s)" % (w[1] if w[1] else None, w[0], act or "linear")
-    if isinstance(node, A.Conv):
-        w, d = shape("weight"), node.dims
-        text = "%s(%s -> %s, kernel_size=%r, stride=%r" % (
-            node.class_name, w[1] if w[1] else None, w[0], (node.kernel,) * d, (node.strides,) * d)
-        if node.padding:
-            text += ", padding=%r" % ((node.padding,) * d,)
-        if not node.use_bias:
-            text += ", bias=False"
-        if act:
-            text += ", " + act
-        return text + ")"
-    if isinstance(node, A.Pool):
-        d = node.dims
-        size = (1,) * d if node.global_pool else (node.size,) * d
-        return ("%s(size=%r, stride=%r, padding=%r, ceil_mode=%s, global_pool=%s, pool_type=%s, "
-                "layout=%s)" % (node.class_name, size, size, (0,) * d, node.global_pool,
-                                node.global_pool, node.kind, {1: "NCW", 2: "NCHW", 3: "NCDHW"}[d]))
-    if isinstance(node, A.Flatten):
-        return "Flatten"
-    if isinstance(node, A.Dropout):
-        return "Dropout(p = %s, axes=())" % node.rate
-    if isinstance(node, A.Activation):
-        return "Activation(%s)" % node.activation
-    if isinstance(node, A.Lambda):
-        return "%s(%s)" % ("HybridLambda" if node.hybrid else "Lambda", node.function)
-    if isinstance(node, A.Norm):
-        c = shape("gamma")[0]
-        if node.kind == "batch":
-            return ("BatchNorm(axis=1, eps=1e-05, momentum=0.9, fix_gamma=False, "
-                    "use_global_stats=False, in_channels=%s)" % (c if c else None))
-        if node.kind == "layer":
-            return "LayerNorm(eps=1e-05, axis=-1, center=True, scale=True, in_channels=%d)" % c
-        return ("InstanceNorm(eps=1e-05, axis=1, center=True, scale=%s, in_channels=%d)"
-                % (node.scale, c))
-    if isinstance(node, A.Embedding):
-        return "Embedding(%d -> %d, float32)" % (node.input_dim, node.output_dim)
-    if isinstance(node, A.Recurrent):
-        w = shape("l0_i2h_weight")
-        text = "%s(%s -> %d, TNC" % (node.class_name, w[1] if w[1] else None, node.hidden)
-        if node.num_layers != 1:
-            text += ", num_layers=%d" % node.num_layers
-        if node.bidirectional:
-            text += ", bidirectional"
-        return text + ")"
-    raise TypeError(node)
 
 
 def _indent(text, spaces):

@@ -33,7 +33,6 @@ def implementation(config):
 
 
 def profile(config):
-    name = None
     name = config.getoption("hypothesis_profile", None)
     return name if name in runner.PROFILES else os.environ.get("CONFORMANCE_PROFILE", "ci")
 

@@ -11,6 +11,7 @@ from hypothesis.stateful import run_state_machine_as_test
 
 from conformance import clauses as C
 from conformance import machine as M
+from conformance.checks.common import ClauseFailure
 
 # Seconds hypothesis may spend shrinking one failure (its internal default is 300).
 SHRINK_SECONDS = {"ci": 20, "dev": 60, "thorough": 300}
@@ -75,6 +76,18 @@ def is_expected(clause, patterns):
     return any(fnmatch.fnmatch(clause, p) for p in patterns)
 
 
+class Run:
+    """One run of a group's machine: what it tests, and what its examples saw."""
+
+    def __init__(self, adapter, device="cpu(0)", enabled=None):
+        self.adapter = adapter
+        self.device = device
+        self.enabled = set(enabled) if enabled is not None else None
+        self.examples = {}      # clause -> examples that exercised it
+        self.steps = 0
+        self.last_failure = None
+
+
 class Verdicts:
     """Per clause and device: examples that exercised it and the failure if any."""
 
@@ -96,12 +109,11 @@ def run_group(adapter, group, device, wanted, hyp_settings, verdicts, progress=N
         enabled = candidates - disabled
         if not enabled:
             break
-        M.RUN = run = M.Run(adapter, device, enabled)
-        run.progress = progress
+        run = Run(adapter, device, enabled)
         failure = None
         try:
-            run_state_machine_as_test(M.make_machine(group), settings=hyp_settings)
-        except M.ClauseFailure as exc:
+            run_state_machine_as_test(M.make_machine(group, run), settings=hyp_settings)
+        except ClauseFailure as exc:
             failure = (exc.clause, exc.message, exc.script)
         except Flaky as exc:
             last = run.last_failure

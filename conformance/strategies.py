@@ -4,7 +4,7 @@ Hypothesis shrinks towards 0 / the first choice, so the common case is always th
 small value (`integers(0, n) == n` marks a rare branch).  Kept small on purpose (widths 1-8, at most 5 Dense layers, nesting depth <= 3) so a
 `ci` run of every clause group stays within minutes on two CPU cores.
 
-A net is a Dense tree (the original family) optionally preceded by a stem of other
+A net is a Dense tree (the `dense` family) optionally preceded by a stem of other
 blocks: `conv` (Conv1D/2D/3D, Conv*Transpose, Max/Avg/Global pooling, BatchNorm,
 InstanceNorm, LayerNorm, Activation, Dropout, (Hybrid)Lambda, Flatten; NCW/NCHW/NCDHW
 inputs), `rnn` (rnn.RNN/LSTM/GRU on TNC inputs) or `embedding` (integer indices).  The
@@ -281,9 +281,7 @@ def architectures(draw, max_layers=5, max_depth=3, sharing=None, prefixes=True,
             extra.append(dense())
         root = A.Sequential(children=root.children + tuple(extra), hybrid=root.hybrid,
                             prefix=root.prefix, scoped=root.scoped)
-    if share_ok and sharing and not any(
-            isinstance(n, A.Reuse) or (isinstance(n, A.Dense) and n.share is not None)
-            for n in A.walk(root)):
+    if share_ok and sharing and not A.shares(root):
         root = A.Sequential(children=root.children + (A.Reuse(0),), hybrid=root.hybrid,
                             prefix=root.prefix, scoped=root.scoped)
     return root, width

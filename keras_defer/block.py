@@ -15,65 +15,29 @@ All of it is one transaction (``first_pass``): a failure leaves the net as it wa
 Later calls go straight to ``forward``; nothing is re-initialized.
 """
 
-import functools
-import inspect
-import re
 import weakref
 from collections import OrderedDict
 
 import keras
 import numpy as np
 
-from keras_defer import fast_path, first_pass, naming
+from keras_defer import backend, fast_path, first_pass, naming
 from keras_defer import init as initializer
-from keras_defer import keras_compat, keras_saving
-from keras_defer.hybrid import in_compiled_call
-from keras_defer.errors import ShapeMismatchError
-from keras_defer.parameter import (
-    Parameter,
-    ParameterDict,
-    finish_pending_inits,
-    merge_shapes,
-    shape_is_known,
-)
+from keras_defer import copying, keras_compat, keras_saving, sharing, validation
+from keras_defer.backend import in_compiled_call
+from keras_defer.display import indent
+from keras_defer.parameter import Parameter, ParameterDict, finish_pending_inits
+from keras_defer.shape_inference import ShapeInference
+from keras_defer.shapes import shape_is_known
 
 __all__ = ["Block", "HybridBlock"]
-
-
-def _indent(text, spaces):
-    lines = text.split("\n")
-    return "\n".join([lines[0]] + [" " * spaces + line for line in lines[1:]])
-
-
-def _compile_select(block_name, select):
-    if not isinstance(select, (str, re.Pattern)):
-        raise TypeError(
-            "%s.collect_params: select must be a regular expression (str), got %r"
-            % (block_name, select)
-        )
-    try:
-        return re.compile(select)
-    except re.error as exc:
-        raise ValueError(
-            "%s.collect_params: select=%r is not a valid regular expression (%s); "
-            "e.g. '.*weight' selects every weight." % (block_name, select, exc)
-        ) from None
 
 
 def _input_shape(x):
     return tuple(None if d is None else int(d) for d in x.shape)
 
 
-@functools.lru_cache(maxsize=None)
-def _keras_layer_kwargs():
-    """Keyword arguments ``keras.layers.Layer.__init__`` accepts (named or via **kwargs)."""
-    named = {n for n, p in inspect.signature(keras.layers.Layer.__init__).parameters.items()
-             if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and n != "self"}
-    return frozenset(named | {"input_dim", "input_shape", "batch_input_shape", "batch_size",
-                              "weights"})
-
-
-class Block(keras.layers.Layer):
+class Block(ShapeInference, keras.layers.Layer):
     """Base class of all keras_defer blocks. Subclasses define ``forward``."""
 
     def __init__(self, prefix=None, params=None, **kwargs):
@@ -83,14 +47,9 @@ class Block(keras.layers.Layer):
             raise TypeError(
                 "params must be a ParameterDict (e.g. other_block.params), got %r" % (params,)
             )
-        unknown = sorted(set(kwargs) - _keras_layer_kwargs())
-        if unknown:  # refuse before a name is drawn, in our words rather than Keras's
-            raise TypeError(
-                "%s got unknown argument(s) %s. It takes its own (Gluon's) arguments plus "
-                "Keras layer ones: %s." % (type(self).__name__, ", ".join(
-                    "%s=%r" % (k, kwargs[k]) for k in unknown),
-                    ", ".join(sorted(_keras_layer_kwargs())))
-            )
+        # refuse before a name is drawn, in our words rather than Keras's
+        validation.check_layer_kwargs(type(self).__name__, kwargs,
+                                      keras_compat.layer_kwargs())
         full_prefix, local_prefix, parent = naming.allocate_prefix(
             prefix, self._alias()
         )
@@ -153,8 +112,7 @@ class Block(keras.layers.Layer):
                         "parameters between blocks, pass 'params' at construction." % name
                     )
                 self._reg_params[name] = value
-                if self not in value._owners:
-                    value._owners.append(self)
+                value._add_owner(self)
         super().__setattr__(name, value)
 
     def register_child(self, block, name=None):
@@ -177,7 +135,7 @@ class Block(keras.layers.Layer):
     def collect_params(self, select=None):
         """This block's and all descendants' parameters, in structure order, each once.
         ``select`` is a regular expression matched at the start of each name."""
-        pattern = _compile_select(self.name, select) if select else None
+        pattern = validation.check_select(self.name, select) if select else None
         ret = ParameterDict(self._params.prefix)
         self._collect_into(ret, pattern, select)
         return ret
@@ -197,169 +155,43 @@ class Block(keras.layers.Layer):
     def _collect_params_with_prefix(self, prefix=""):
         """``{'0.weight': Parameter, ...}``: the structural names (attribute paths)
         ``save_parameters`` writes, as Gluon 1.9.1's method of the same name."""
-        from keras_defer.serialization import structural_params
-
-        return structural_params(self, prefix + "." if prefix else "")
-
-    def share_parameters(self, shared):
-        """Make this block (and its children) use the Parameters in ``shared``.
-
-        Gluon 2.0's API on Gluon 1.9.1's semantics. ``shared`` maps names to
-        Parameters (a dict, a ``ParameterDict``, or a Block, meaning its
-        ``_collect_params_with_prefix()``). A name is, in this order of precedence:
-
-        * a structural name of this block (``'weight'``, ``'0.weight'``): that position;
-        * the full Gluon name of a parameter of this block (``'dense1_weight'``):
-          every position holding it;
-        * for a ``ParameterDict``, a name whose dict prefix, removed, is a structural
-          name: so ``dense1.share_parameters(dense0.collect_params())`` works.
-
-        Afterwards each matched position holds the given Parameter itself (one Keras
-        variable, keeping its name); the one it replaces is left to its other users.
-        Deferred shapes merge: whichever block runs its first pass first initializes
-        the shared Parameter, once. Sharing into a block whose first pass is done
-        finishes the shared Parameter's pending initialization now, with the known
-        shape. All-or-nothing: an unknown name (``KeyError``), a value that is not a
-        Parameter (``TypeError``), a dtype (``ValueError``) or shape
-        (``ShapeMismatchError``) that does not fit, or an initializer that raises,
-        leaves everything as it was. Returns ``self``.
-
-        Keras state built on the old variables (a compiled model's optimizer and
-        train function) does not follow: share before ``compile()``, or compile
-        again.
-        """
-        from keras_defer import errors
-
-        if shared is None:
-            return self
-        if isinstance(shared, Block):
-            shared = shared._collect_params_with_prefix()
-        if not isinstance(shared, (dict, ParameterDict)):
-            raise TypeError(
-                "%s.share_parameters: shared must be a dict or ParameterDict of "
-                "Parameters (e.g. other._collect_params_with_prefix()) or a Block, got %r"
-                % (self.name, type(shared).__name__))
-        with first_pass.lock():
-            plan = self._plan_sharing(shared, errors)
-            self._apply_sharing(*plan)
-        return self
-
-    def _plan_sharing(self, shared, errors):
-        """Check everything and compute every value; change nothing."""
-        structural = {}  # name -> (block, attr)
-        by_name = OrderedDict()  # Gluon full name -> [(block, attr)]
-
-        def walk(block, prefix):
+        out, stack = {}, [(self, prefix + "." if prefix else "")]
+        while stack:
+            block, path = stack.pop()
             for attr, param in block._reg_params.items():
                 if param is not None:
-                    structural[prefix + attr] = (block, attr)
-                    by_name.setdefault(param.name, []).append((block, attr))
-            for key, child in block._children.items():
-                walk(child, prefix + key + ".")
+                    out[path + attr] = param
+            stack.extend(reversed([(child, path + key + ".")
+                                   for key, child in block._children.items()]))
+        return out
 
-        walk(self, "")
-        strip = shared.prefix if isinstance(shared, ParameterDict) else ""
-        targets, unknown = OrderedDict(), []
-        for key, new in shared.items():
-            if not isinstance(new, Parameter):
-                raise TypeError("%s.share_parameters: shared['%s'] must be a Parameter, "
-                                "got %r" % (self.name, key, new))
-            if key in structural:
-                spots = [structural[key]]
-            elif key in by_name:
-                spots = by_name[key]
-            elif strip and key.startswith(strip) and key[len(strip):] in structural:
-                spots = [structural[key[len(strip):]]]
-            else:
-                unknown.append(key)
-                continue
-            for block, attr in spots:
-                spot = (id(block), attr)
-                if spot in targets and targets[spot][3] is not new:
-                    raise ValueError(
-                        "%s.share_parameters: '%s' of block '%s' is matched by two names "
-                        "with different Parameters ('%s' and '%s')"
-                        % (self.name, attr, block.name, targets[spot][3].name, new.name))
-                targets[spot] = (block, attr, block._reg_params[attr], new)
-        if unknown:
-            raise KeyError(
-                "%s.share_parameters: no parameter of this block is named %s. Names are "
-                "structural (%s) or Gluon names (%s); to share between two nets give "
-                "other._collect_params_with_prefix() or the other block itself. Nothing "
-                "was shared." % (self.name, ", ".join(repr(k) for k in unknown),
-                                 ", ".join(repr(k) for k in list(structural)[:6]),
-                                 ", ".join(repr(k) for k in list(by_name)[:6])))
-        swaps = [t for t in targets.values() if t[2] is not t[3]]
-        shapes = OrderedDict()  # id(new) -> [new, merged shape, needs a value now]
-        for block, attr, old, new in swaps:
-            if np.dtype(old.dtype) != np.dtype(new.dtype):
-                raise ValueError(
-                    "%s.share_parameters: cannot share Parameter '%s' (dtype %s) as '%s' "
-                    "of block '%s' (Parameter '%s', dtype %s). Nothing was shared."
-                    % (self.name, new.name, np.dtype(new.dtype).name, attr, block.name,
-                       old.name, np.dtype(old.dtype).name))
-            entry = shapes.setdefault(id(new), [new, new.shape, False])
-            merged = (old.shape if entry[1] is None else entry[1] if old.shape is None
-                      else merge_shapes(entry[1], old.shape))
-            if merged is None:
-                raise errors.ShapeMismatchError(
-                    "%s.share_parameters: cannot share Parameter '%s' of shape %s as '%s' "
-                    "of block '%s', which holds Parameter '%s' of shape %s: the shapes "
-                    "are incompatible (0 = not known yet). Nothing was shared."
-                    % (self.name, new.name, entry[1], attr, block.name, old.name, old.shape))
-            entry[1] = merged
-            entry[2] = entry[2] or old.variable is not None or block.built
-        values = []
-        for new, merged, needed in shapes.values():
-            if (needed and new.variable is None and new.pending is not None
-                    and shape_is_known(merged)):
-                saved = new._shape
-                new._shape = merged
-                try:
-                    values.append((new, new._initial_value(new.pending)))
-                finally:
-                    new._shape = saved
-        return swaps, [(new, merged) for new, merged, _ in shapes.values()], values
+    def share_parameters(self, shared):
+        """Make this block (and its children) hold the Parameters in ``shared`` (a
+        dict or ``ParameterDict`` of Parameters, or a Block): Gluon 2.0's API on Gluon
+        1.9.1's semantics, all-or-nothing. Naming rules: ``keras_defer.sharing``.
+        Returns ``self``."""
+        sharing.share_parameters(self, shared)
+        return self
 
-    def _apply_sharing(self, swaps, shapes, values):
-        for new, merged in shapes:
-            if new.variable is None:
-                new._shape = merged
-        for new, value in values:
-            new._store(value, new.pending.ctx)
-            new.pending = None
-        touched = OrderedDict()
-        for block, attr, old, new in swaps:
-            block._reg_params[attr] = new
-            if block.__dict__.get(attr) is old:
-                object.__setattr__(block, attr, new)
-            touched.setdefault(id(block), (block, []))[1].append((old, new))
-        for block, pairs in touched.values():
-            held = {id(p) for p in block._reg_params.values() if p is not None}
-            replace = {id(old): new for old, new in pairs if id(old) not in held}
-            entries = OrderedDict()
-            for key, param in block._params._params.items():
-                if id(param) in replace:
-                    param = replace[id(param)]
-                    key = param.name
-                entries.setdefault(key, param)
-            for old, new in pairs:
-                if new.name not in entries:
-                    entries[new.name] = new
-            block._params._params.clear()
-            block._params._params.update(entries)
-            for old, new in pairs:
-                if id(old) not in held:
-                    if block in old._owners:
-                        old._owners.remove(block)
-                    if old.variable is not None:
-                        keras_compat.untrack_variable([block], old.variable)
-                if block not in new._owners:
-                    new._owners.append(block)
-                if new.variable is not None:
-                    keras_compat.track_variable(block, new.variable)
-            keras_compat.sort_tracked(block)
-            block._forget_compiled_state()
+    def _replace_parameters(self, replacements):
+        """``[(attr, old, new)]``: this block holds ``new`` where it held ``old``
+        (``share_parameters`` applies its plan through this, block by block)."""
+        for attr, old, new in replacements:
+            self._reg_params[attr] = new
+            if self.__dict__.get(attr) is old:
+                object.__setattr__(self, attr, new)
+        held = {id(p) for p in self._reg_params.values() if p is not None}
+        self._params._replace({id(old): new for _, old, new in replacements
+                               if id(old) not in held},
+                              [new for _, _, new in replacements])
+        for _, old, new in replacements:
+            if id(old) not in held:
+                old._remove_owner(self)
+            new._add_owner(self)
+            if new.variable is not None:
+                keras_compat.track_variable(self, new.variable)
+        keras_compat.sort_tracked(self)
+        self._forget_compiled_state()
 
     def _forget_compiled_state(self):
         """Drop what was made from the old variables: fast-path plans and compiled
@@ -373,9 +205,7 @@ class Block(keras.layers.Layer):
             if block.__dict__.get("_fast_plan") is not None:
                 object.__setattr__(block, "_fast_plan", None)
             if block._compiled_call is not None:
-                from keras_defer import hybrid
-
-                object.__setattr__(block, "_compiled_call", hybrid.compile_call(
+                object.__setattr__(block, "_compiled_call", backend.compile_call(
                     block, **block.__dict__.get("_hybrid_options", {})))
             pending.extend(ref() for ref in block.__dict__.get("_parents", ())
                            if ref() is not None)
@@ -420,9 +250,10 @@ class Block(keras.layers.Layer):
     def call(self, *args, **kwargs):
         return self.forward(*args, **kwargs)
 
-    if keras.backend.backend() == "torch":  # torch.nn.Module.__call__ must reach call()
-        _call_impl = keras_compat.torch_module_call
+    if backend.module_call is not None:  # torch.nn.Module.__call__ must reach call()
+        _call_impl = backend.module_call
 
+    @fast_path.plannable_call
     def __call__(self, *args, **kwargs):
         if not self.built:
             with first_pass.transaction(self):
@@ -431,9 +262,9 @@ class Block(keras.layers.Layer):
                     if not kwargs:
                         # Everything is built and initialized now: a plannable net runs
                         # its whole plan at once, instead of each child making its own
-                        out = fast_path.call(self, args)
-                        if out is not fast_path.MISS:
-                            self._called = True  # what Layer.__call__ would have set
+                        out = backend.fast_call(self, args)
+                        if out is not backend.MISS:
+                            keras_compat.mark_called(self)
                             return out
                 return self._keras_call(*args, **kwargs)
         if in_compiled_call():
@@ -459,8 +290,8 @@ class Block(keras.layers.Layer):
         if compiled is not None and not in_compiled_call():
             return compiled(*args, **kwargs)
         if not kwargs:
-            out = fast_path.call(self, args)  # built, eager, plain tensor: skip Keras
-            if out is not fast_path.MISS:
+            out = backend.fast_call(self, args)  # built, eager, plain tensor: skip Keras
+            if out is not backend.MISS:
                 return out
         return self._keras_call(*args, **kwargs)
 
@@ -486,56 +317,6 @@ class Block(keras.layers.Layer):
                                                    if hasattr(a, "shape")])
         self.build(_input_shape(args[0]))
         finish_pending_inits([p for p in params if shape_is_known(p.shape)])
-
-    def build(self, input_shape):
-        """Keras's build: fix the unknown dims of this block's parameters."""
-        shapes = self.__dict__.pop("_input_shapes", None) or [input_shape]
-        self.infer_shape(*shapes)
-
-    def infer_shape(self, *input_shapes):
-        """Hook: set the unknown (0) dims of this block's parameters from the input
-        shapes. Containers use ``compute_output_shape`` of their children instead."""
-
-    def _build_and_output_shape(self, input_shape):
-        """Build this block from ``input_shape`` and return its output shape, or
-        ``None`` when that cannot be known without running ``forward``."""
-        if not self.built:
-            object.__setattr__(self, "_input_shapes", [input_shape])
-            self.build(input_shape)
-        else:
-            self._check_input_shape(input_shape)
-        return self._static_output_shape(input_shape)
-
-    def _static_output_shape(self, input_shape):
-        """This block's output shape for ``input_shape`` without running it, or ``None``.
-
-        Blocks with ``compute_output_shape`` answer directly; a parameter-free block
-        without it (a ``Lambda``) is traced symbolically, so the first pass can still
-        infer every later shape before any initializer runs.
-        """
-        if type(self).compute_output_shape is not keras.layers.Layer.compute_output_shape:
-            return tuple(self.compute_output_shape(input_shape))
-        if self._params or self._children:
-            return None
-        try:
-            spec = keras.layers.Layer.compute_output_spec(
-                self, keras.KerasTensor(input_shape, dtype=self.compute_dtype))
-        except Exception:  # noqa: BLE001 - not traceable: the forward will tell
-            return None
-        return tuple(spec.shape) if isinstance(spec, keras.KerasTensor) else None
-
-    def _check_input_shape(self, input_shape):
-        """Raise ``ShapeMismatchError`` if ``input_shape`` contradicts fixed params."""
-
-    def compute_output_spec(self, *args, **kwargs):
-        # Keras derives shapes from named call() arguments; ours is call(*args), so
-        # hand it the first input's shape when this block can compute its output.
-        if args and hasattr(args[0], "shape") and (
-                type(self).compute_output_shape is not keras.layers.Layer.compute_output_shape):
-            shape = self._static_output_shape(tuple(args[0].shape))
-            if shape is not None:
-                return keras.KerasTensor(shape, dtype=self.compute_dtype)
-        return super().compute_output_spec(*args, **kwargs)
 
     # -- Keras citizenship ------------------------------------------------------------
     def __init_subclass__(cls, **kwargs):
@@ -570,48 +351,14 @@ class Block(keras.layers.Layer):
 
     # -- copying -------------------------------------------------------------------
     def __deepcopy__(self, memo):
-        """An independent net with the same names, shapes, values and pending inits.
-
-        Keras models copy themselves through ``.keras`` serialization, which would
-        lose Gluon's state; so copy attribute by attribute, giving every parameter a
-        fresh variable and every block fresh Keras ``build`` wrappers.
-        """
-        import copy
-
-        for param in self.collect_params().values():
-            if param.variable is not None and id(param.variable) not in memo:
-                memo[id(param.variable)] = keras_compat.clone_variable(param.variable)
-        for value in list(self.__dict__.values()):
-            if isinstance(value, keras.random.SeedGenerator) and id(value) not in memo:
-                # a SeedGenerator holds the backend module, which cannot be copied
-                twin = keras.random.SeedGenerator(seed=0)
-                twin.state.assign(value.state.value)
-                memo[id(value)], memo[id(value.state)] = twin, twin.state
-        cls = type(self)
-        new = cls.__new__(cls)  # Keras wraps build/quantize for the new object here
-        memo[id(self)] = new
-        fresh = {k: new.__dict__[k] for k in ("build", "quantize") if k in new.__dict__}
-        for key, value in self.__dict__.items():
-            if key in fresh:
-                continue
-            if key == "_compiled_call":
-                value = None
-            elif key == "_parents":  # the copies of the parents copied along with it
-                value = [weakref.ref(memo[id(ref())]) for ref in value
-                         if ref() is not None and id(ref()) in memo]
-            elif key == "_scope":
-                value = naming.NameScope(new)
-            else:
-                value = copy.deepcopy(value, memo)
-            object.__setattr__(new, key, value)
-        if new._compiled_call is None and self._compiled_call is not None:
-            new.hybridize()
-        return new
+        """An independent net with the same names, shapes, values and pending inits
+        (``keras_defer.copying``)."""
+        return copying.copy_block(self, memo)
 
     # -- display -------------------------------------------------------------------
     def __repr__(self):
         modstr = "\n".join(
-            "  ({key}): {block}".format(key=key, block=_indent(repr(block), 2))
+            "  ({key}): {block}".format(key=key, block=indent(repr(block), 2))
             for key, block in self.__dict__.items()
             if isinstance(block, Block) and not key.startswith("_")
         )
@@ -625,10 +372,8 @@ class HybridBlock(Block):
     """A block whose forward can be compiled by ``hybridize()``."""
 
     def hybridize(self, active=True, **kwargs):
-        from keras_defer import hybrid
-
         object.__setattr__(self, "_hybrid_options", dict(kwargs))
-        object.__setattr__(self, "_compiled_call", hybrid.compile_call(self, **kwargs)
+        object.__setattr__(self, "_compiled_call", backend.compile_call(self, **kwargs)
                            if active else None)
         super().hybridize(active, **kwargs)
 
@@ -642,20 +387,3 @@ class HybridBlock(Block):
     def hybrid_forward(self, F, x, *args, **kwargs):
         """Override with Gluon's signature; ``F`` is ``keras.ops``."""
         raise NotImplementedError
-
-
-def check_fixed_dim(block, param, axis, given, hint):
-    """Fill dim ``axis`` of ``param`` from ``given`` if unknown, else check it."""
-    shape = param.shape
-    if shape[axis] == 0:
-        new = list(shape)
-        new[axis] = given
-        param.shape = tuple(new)
-    elif shape[axis] != given:
-        expected = list(shape)
-        expected[axis] = given
-        from keras_defer.errors import shape_mismatch_message
-
-        raise ShapeMismatchError(
-            shape_mismatch_message(block.name, param.name, shape, expected, hint)
-        )

@@ -6,7 +6,7 @@ lives; keeping the objects lets that code run and lets tests ask where a paramet
 
 import keras
 
-_BACKEND = keras.backend.backend()
+from keras_defer import backend
 
 
 class Context:
@@ -29,12 +29,7 @@ class Context:
     @property
     def keras_device(self):
         """The device string ``keras.device()`` understands."""
-        if self.device_type == "cpu" and _BACKEND == "torch":
-            # PyTorch has one CPU device, named "cpu": a Keras variable created under
-            # "cpu:0" is a copy of its torch.nn.Parameter (``Parameter.to("cpu:0")``),
-            # which gradients never reach.
-            return "cpu"
-        return "%s:%d" % (self.device_type, self.device_id)
+        return backend.device_name(self.device_type, self.device_id)
 
     @classmethod
     def from_device_string(cls, device):
@@ -76,20 +71,7 @@ def gpu(device_id=0):
 
 def num_gpus():
     """How many GPUs the active Keras backend can see."""
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        return len(tf.config.list_logical_devices("GPU"))
-    if backend == "jax":
-        import jax
-
-        return len([d for d in jax.devices() if d.platform == "gpu"])
-    if backend == "torch":
-        import torch
-
-        return torch.cuda.device_count()
-    return 0
+    return backend.num_gpus()
 
 
 def current_context():

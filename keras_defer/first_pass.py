@@ -76,10 +76,6 @@ class transaction:
         return False
 
 
-def in_first_pass():
-    return getattr(_local, "active", None) is not None
-
-
 class _Writer:
     """``with first_pass.lock():`` — exclusive, re-entrant; marks values as changing."""
 

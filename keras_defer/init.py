@@ -12,14 +12,21 @@ plain Keras layers, and ``create()`` accepts Keras initializers in return.
 """
 
 import re
+from collections import namedtuple
 
 import keras
 import numpy as np
 
+# The backend's draws: on TensorFlow, stateless ones seeded from TF's global seed, and
+# shared small zeros, cheaper than keras.random's SeedGenerator round trip.
+from keras_defer.backend import random_draw as _random_draw
+from keras_defer.backend import split_into as _split_into
+from keras_defer.backend import zeros as _zeros
+
 __all__ = [
     "InitDesc", "InitArray", "Initializer", "Zero", "One", "Constant", "Uniform",
     "Normal", "Xavier", "MSRAPrelu", "Orthogonal", "Mixed", "KerasInitializer",
-    "create", "register", "initial_value", "Draws",
+    "create", "register", "initial_value", "ValueRequest", "Draws",
 ]
 
 _registry = {}
@@ -58,27 +65,6 @@ class InitArray(np.ndarray):
     @classmethod
     def zeros(cls, shape, dtype):
         return np.zeros(shape, dtype=dtype).view(cls)
-
-
-if keras.backend.backend() == "tensorflow":
-    # Stateless draws seeded from TF's global seed, and shared small zeros: cheaper
-    # than keras.random's SeedGenerator round trip (see keras_defer.tensorflow).
-    from keras_defer.tensorflow import random_draw as _random_draw
-    from keras_defer.tensorflow import split_into as _split_into
-    from keras_defer.tensorflow import zeros as _zeros
-else:
-    def _zeros(shape, dtype):
-        return keras.ops.zeros(shape, dtype=dtype)
-
-    def _random_draw(kind, shape, scale, shift, dtype):
-        if kind == "uniform":
-            return keras.random.uniform(shape, shift, shift + scale, dtype=dtype)
-        return keras.random.normal(shape, shift, scale, dtype=dtype)
-
-    def _split_into(flat, shapes):
-        sizes = [int(np.prod(shape)) for shape in shapes]
-        pieces = keras.ops.split(flat, np.cumsum(sizes)[:-1].tolist())
-        return [keras.ops.reshape(piece, shape) for piece, shape in zip(pieces, shapes)]
 
 
 def _random_draws(kind, shapes, scale, shift, dtype):
@@ -400,6 +386,12 @@ def create(init):
     )
 
 
+ValueRequest = namedtuple("ValueRequest", ["name", "init", "default_init", "shape", "dtype"])
+"""What making one parameter's initial value takes: its name, its own initializer and
+the global one (as ``initialize`` registered them), its shape and Keras dtype name.
+``initial_value(*request)`` makes it; ``Draws`` makes many."""
+
+
 def initial_value(name, init, default_init, shape, dtype):
     """The initial value of parameter ``name``, dispatched exactly as Gluon does:
     ``create(default_init)(InitDesc(name, {'__init__': init}), zeros)``, i.e. the
@@ -428,8 +420,8 @@ class Draws:
     kind, scale and dtype: a deep net's first pass makes a few draws instead of one
     per layer.
 
-    ``requests`` are ``initial_value``'s arguments, one tuple per parameter (or
-    ``None`` for a parameter whose value is known; never asked for). A group
+    ``requests`` are ``ValueRequest``s (``initial_value``'s arguments), one per
+    parameter, or ``None`` for a parameter whose value is known (never asked for). A group
     is drawn when its first value is asked for and holds at most ``_GROUP_ELEMENTS``
     elements, so the values waiting to be stored stay small.
     """

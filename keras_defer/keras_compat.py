@@ -1,53 +1,89 @@
-"""The few Keras internals keras_defer relies on, kept in one place.
+"""The Keras internals keras_defer relies on, kept in one place.
 
 Keras locks a layer's state after ``build()``; Gluon creates a parameter's variable
-whenever its shape becomes known (at ``initialize()`` with ``in_units``, at the first
-pass otherwise, on ``load_parameters``), possibly after the layer is built, and a
-shared parameter belongs to several layers. So variables are created here and
-tracked by every owning layer, briefly unlocking the layer's tracker.
+whenever its shape becomes known, possibly after the layer is built, and a shared
+parameter belongs to several layers (``variables``). So layers are briefly unlocked
+to track a variable, the first pass reads and suspends Keras's global scopes, and a
+block stands in for a few steps of ``Layer.__call__`` it skips. Everything private
+that is touched is listed in ``RELIED_ON`` and checked by ``tests/test_keras_compat``,
+so a Keras upgrade that moves one fails there, by name, and nowhere else: add a line
+there with every new access. No backend is named here (``backend`` does that).
 """
 
 import contextlib
+import functools
+import inspect
 
 import keras
+
 from keras.src.backend.common import global_state
-from keras.src.backend.common.name_scope import name_scope as keras_path_scope
+from keras.src.backend.common.name_scope import name_scope as _keras_path_scope
 
-_BACKEND = keras.backend.backend()
+RELIED_ON = (
+    # (module, dotted attribute, backend or None for all): each must exist.
+    ("keras.src.backend.common.global_state", "GLOBAL_STATE_TRACKER", None),
+    ("keras.src.backend.common.global_state", "get_global_attribute", None),
+    ("keras.src.backend.common.global_state", "set_global_attribute", None),
+    ("keras.src.backend.common.name_scope", "name_scope", None),
+    ("keras.layers", "Layer._track_variable", None),
+    ("keras.layers", "Layer._untrack_variable", None),
+    ("keras.layers", "Layer._get_call_context", None),
+    ("keras.layers", "Layer._maybe_reset_call_context", None),
+    ("keras.src.utils.tracking", "Tracker.lock", None),
+    ("keras.src.utils.tracking", "Tracker.unlock", None),
+    ("keras.src.utils.tracking", "Tracker.is_in_store", None),
+    ("keras.src.utils.tracking", "Tracker.add_to_store", None),
+    ("keras.src.backend.torch.layer", "TorchLayer.forward", "torch"),
+    ("torch.nn", "Module._call_impl", "torch"),
+)
+"""Private attributes of Keras (and PyTorch) classes and modules used here. What a
+layer *instance* must carry (``LAYER_STATE``, ``INSTANCE_WRAPPERS``,
+``BUILD_BOOKKEEPING``) and the global-state keys (``SCOPE_KEYS``) are checked on live
+objects by the test."""
+
+LAYER_STATE = ("_tracker", "_trainable_variables", "_non_trainable_variables", "_called",
+               "_auto_config")
+"""Attributes of a Keras layer instance read or written here."""
+
+INSTANCE_WRAPPERS = ("build", "quantize")
+"""Methods ``Layer.__new__`` wraps per instance (``build_wrapper`` records the build
+shapes, sets ``built`` and locks the layer): a copied block needs its own wrappers,
+bound to the copy, not the original's."""
+
+# Attributes Keras's ``build_wrapper`` and ``__call__`` set on a layer that hold plain
+# values (a path string, flags, the build shapes): nothing for Keras's tracker.
+BUILD_BOOKKEEPING = frozenset({"_path", "_parent_path", "built", "_called",
+                               "_build_shapes_dict"})
+
+SCOPE_KEYS = ("current_call_ctx", "autocast_scope", "stateless_scope", "symbolic_scope",
+              "distribution", "torch_device")
+"""Keras global-state keys read or suspended here, each set by a public Keras scope."""
+
+CALL_SCOPES = ("autocast_scope", "stateless_scope", "symbolic_scope", "distribution")
+"""Scopes that change what a layer call computes (casts, recorded assignments, symbolic
+tensors, sharding): the eager fast path applies only when none is active."""
+
+GLOBAL_STATE = global_state.GLOBAL_STATE_TRACKER
+"""Keras's global state, a thread-local: ``getattr(GLOBAL_STATE, key, None)`` is
+``get_global_attribute(key)``, read directly where a call per key costs too much
+(the eager fast path, on every call)."""
 
 
-def concrete_scope():
-    """``with concrete_scope():`` computes with concrete values and changes real state,
-    even when the first pass runs inside a symbolic trace.
+# -- global scopes ---------------------------------------------------------------------
+def in_symbolic_scope():
+    """Whether Keras is tracing symbolically (``compute_output_spec``)."""
+    return global_state.get_global_attribute("symbolic_scope") is not None
 
-    Keras builds a model for ``fit``/``evaluate``/``predict`` with
-    ``backend.compute_output_spec``, which on JAX runs the model inside
-    ``jax.eval_shape`` and a Keras ``StatelessScope``: there, unseeded random ops
-    refuse to run, operations yield tracers, variables cannot be created from a
-    value, and assignments (the global seed generator's too) are only recorded.
-    Gluon's first pass initializes parameters right there, once, so on JAX this
-    scope steps out of both: the stateless (and symbolic) scope is suspended and
-    ``jax.ensure_compile_time_eval()`` makes operations on concrete inputs run
-    eagerly. Initial values are then real arrays drawn from the global seed
-    generator in forward order, exactly as in an eager first pass, and the variable
-    the trace reads is already initialized (a constant in the trace).
 
-    PyTorch's ``compute_output_spec`` runs the model inside the same two Keras scopes
-    and a ``"meta"`` device scope (tensors without data); this scope steps out of all
-    three, so initial values and variables are real tensors on the default device.
-
-    On TensorFlow it is a no-op: TensorFlow creates variables outside graphs by
-    itself (``tf.init_scope``).
-    """
-    if _BACKEND == "jax":
-        return _jax_concrete_scope()
-    if _BACKEND == "torch":
-        return _suspended_scopes(("stateless_scope", "symbolic_scope", "torch_device"))
-    return contextlib.nullcontext()
+def scopes_active(keys):
+    """Whether any of Keras's global scopes ``keys`` is active."""
+    return any(global_state.get_global_attribute(key) is not None for key in keys)
 
 
 @contextlib.contextmanager
-def _suspended_scopes(keys):
+def suspended_scopes(keys):
+    """``with suspended_scopes(keys):`` Keras's global scopes ``keys`` are inactive
+    for the block, and put back as they were after it."""
     saved = {key: global_state.get_global_attribute(key) for key in keys}
     if all(value is None for value in saved.values()):
         yield
@@ -61,32 +97,7 @@ def _suspended_scopes(keys):
             global_state.set_global_attribute(key, value)
 
 
-@contextlib.contextmanager
-def _jax_concrete_scope():
-    import jax
-
-    saved = {key: global_state.get_global_attribute(key)
-             for key in ("stateless_scope", "symbolic_scope")}
-    if all(value is None for value in saved.values()) and not _jax_tracing():
-        yield
-        return
-    for key in saved:
-        global_state.set_global_attribute(key, None)
-    try:
-        with jax.ensure_compile_time_eval():
-            yield
-    finally:
-        for key, value in saved.items():
-            global_state.set_global_attribute(key, value)
-
-
-def _jax_tracing():
-    import jax
-    import jax.numpy as jnp
-
-    return isinstance(jnp.zeros(()), jax.core.Tracer)
-
-
+# -- the call context ------------------------------------------------------------------
 @contextlib.contextmanager
 def training_context(layer, training):
     """Children of ``layer`` see ``training`` through Keras's call context, also when
@@ -116,68 +127,41 @@ def context_training():
     return None if context is None else context.training
 
 
-def snapshot(value, dtype=None):
-    """A tensor holding ``value`` that aliases no variable.
-
-    ``convert_to_tensor`` hands a variable back unchanged on TensorFlow, and a Keras
-    variable built from it would share its storage; copy in that case. On PyTorch a
-    variable wraps the very tensor it is given, and tensors share memory freely (a
-    numpy array converted, a broadcast view, a slice): always copy there.
-    """
-    if _BACKEND == "torch":
-        tensor = keras.ops.convert_to_tensor(
-            value.value if isinstance(value, keras.Variable) else value, dtype=dtype)
-        return tensor.detach().clone(memory_format=_torch_contiguous())
-    if isinstance(value, keras.Variable):
-        value = value.value
-    elif (keras.ops.is_tensor(value) and not hasattr(value, "assign")
-          and (dtype is None or keras.backend.standardize_dtype(value.dtype) == dtype)):
-        return value  # already a tensor of that dtype: conversion would hand it back
-    tensor = keras.ops.convert_to_tensor(value, dtype=dtype)
-    if hasattr(tensor, "assign"):
-        tensor = keras.ops.copy(tensor)
-    return tensor
+def mark_called(layer):
+    """What ``Layer.__call__`` records when it runs (``keras.export`` reads it), for a
+    call that skipped it (the eager fast path)."""
+    layer._called = True
 
 
-def _torch_contiguous():
-    import torch
+# -- layer construction ----------------------------------------------------------------
+def instance_wrappers(layer):
+    """``{name: method}``: the per-instance wrappers ``Layer.__new__`` gave ``layer``."""
+    return {k: layer.__dict__[k] for k in INSTANCE_WRAPPERS if k in layer.__dict__}
 
-    return torch.contiguous_format
+
+def auto_config(layer):
+    """The plain constructor arguments Keras captured in ``Operation.__new__`` (a
+    dict), or ``None`` where it could not."""
+    auto = getattr(layer, "_auto_config", None)
+    return None if auto is None else auto.config
 
 
-def create_variable(owners, param_name, value, shape, dtype, trainable, device=None):
-    """A Keras variable for parameter ``param_name``, tracked by each layer in
-    ``owners``. Its path is ``<first owner>/<name within it>``, the same whether it is
-    created eagerly (``in_units``) or late (first pass)."""
-    owner = owners[0] if owners else None
-    local = param_name
-    if owner is not None and param_name.startswith(owner.prefix):
-        local = param_name[len(owner.prefix):] or param_name
-    # A Keras-only path scope: the path is the same, but the TF op names stay
-    # constant ("weight", "bias"), so TF's eager kernel cache is hit. Under
-    # ``keras.name_scope`` every VarHandleOp gets a new debug_name and TF builds a
-    # new kernel for it (~450 us per variable on a 2-core CPU).
-    scope = (keras_path_scope(owner.name, override_parent="")
-             if owner is not None else None)
-    device_scope = keras.device(device) if device else None
-    try:
-        if device_scope is not None:
-            device_scope.__enter__()
-        if scope is not None:
-            scope.__enter__()
-        variable = keras.Variable(
-            initializer=snapshot(value, dtype),
-            shape=tuple(shape), dtype=dtype, trainable=trainable, name=local,
-        )
-    finally:
-        if scope is not None:
-            scope.__exit__(None, None, None)
-        if device_scope is not None:
-            device_scope.__exit__(None, None, None)
-    for layer in owners:  # a new variable: no layer tracks it yet
+# -- variables and sublayers -----------------------------------------------------------
+def path_scope(name):
+    """A scope naming variables ``<name>/...`` in Keras's paths only.
+
+    ``keras.name_scope`` (on TensorFlow) also opens a TF name scope: every VarHandleOp
+    then gets a new debug_name and TF builds a new kernel for it (~450 us per variable
+    on a 2-core CPU); here the TF op names stay constant ("weight", "bias"), so TF's
+    eager kernel cache is hit."""
+    return _keras_path_scope(name, override_parent="")
+
+
+def track_new_variable(owners, variable):
+    """Make each layer in ``owners`` track ``variable``, which none tracks yet."""
+    for layer in owners:
         with state_unlocked(layer):
             layer._track_variable(variable)
-    return variable  # the caller orders the owners' variables (``sort_tracked``)
 
 
 def sort_tracked(layer):
@@ -202,12 +186,6 @@ def sort_tracked(layer):
         variables = getattr(layer, store, None)
         if variables and len(variables) > 1:
             variables.sort(key=lambda v: rank.get(id(v), last))  # in place, stable
-
-
-# Attributes Keras's ``build_wrapper`` and ``__call__`` set on a layer that hold plain
-# values (a path string, flags, the build shapes): nothing for Keras's tracker.
-BUILD_BOOKKEEPING = frozenset({"_path", "_parent_path", "built", "_called",
-                               "_build_shapes_dict"})
 
 
 def state_locked(layer):
@@ -254,31 +232,20 @@ def track_sublayer(layer, child):
             tracker.add_to_store("layers", child)
 
 
-def clone_variable(variable):
-    """A new, untracked variable with ``variable``'s value, name and path."""
-    parent = variable.path.rsplit("/", 1)[0] if "/" in variable.path else None
-    scope = keras.name_scope(parent, override_parent="") if parent else None
-    if scope is not None:
-        scope.__enter__()
-    try:
-        return keras.Variable(
-            initializer=snapshot(variable), shape=variable.shape,
-            dtype=variable.dtype, trainable=variable.trainable, name=variable.name,
-        )
-    finally:
-        if scope is not None:
-            scope.__exit__(None, None, None)
+# -- PyTorch ---------------------------------------------------------------------------
+@functools.lru_cache(maxsize=None)
+def layer_kwargs():
+    """Keyword arguments ``keras.layers.Layer.__init__`` accepts (named, or through its
+    ``**kwargs``), so a block can refuse unknown ones before Keras does."""
+    named = {n for n, p in inspect.signature(keras.layers.Layer.__init__).parameters.items()
+             if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and n != "self"}
+    return frozenset(named | {"input_dim", "input_shape", "batch_input_shape", "batch_size",
+                              "weights"})
 
 
-def torch_module_call(layer, *args, **kwargs):
-    """What ``torch.nn.Module.__call__`` runs for a block on Keras's PyTorch backend.
-
-    There a Keras layer is a ``torch.nn.Module``: ``Layer.__call__`` ends in
-    ``Module.__call__``, which calls ``self.forward``, and Keras's ``TorchLayer``
-    defines ``forward`` to come back to ``call``. A Gluon block's ``forward`` is the
-    user's computation, which takes no ``training=`` and would skip Keras's
-    ``Operation.__call__``; so a block's module call goes where ``TorchLayer.forward``
-    would have sent it. (PyTorch module hooks do not run for blocks.)"""
+def torch_layer_forward():
+    """Keras's ``TorchLayer.forward``, where a layer's ``torch.nn.Module`` call goes
+    back to ``Layer.__call__`` (PyTorch backend only: it imports torch)."""
     from keras.src.backend.torch.layer import TorchLayer
 
-    return TorchLayer.forward(layer, *args, **kwargs)
+    return TorchLayer.forward

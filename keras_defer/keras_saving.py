@@ -16,11 +16,16 @@ before loading. Neither works for a block whose parameters may still be deferred
 """
 
 import json
+import weakref
 
 import keras
 import numpy as np
 
 from keras_defer import keras_compat
+
+# Parameters that ``build_from_config`` initialized with a default value, waiting for
+# ``load_own_variables`` to write the saved value (or to drop them again).
+_made_by_build_config = weakref.WeakSet()
 
 _PENDING_KEY = "__pending_inits__"
 
@@ -33,9 +38,9 @@ def register(cls):
 
 def block_config(block, base_config):
     config = dict(base_config)
-    auto = getattr(block, "_auto_config", None)  # Keras's capture of plain ctor args
+    auto = keras_compat.auto_config(block)  # Keras's capture of plain ctor args
     if auto is not None:
-        config.update(auto.config)
+        config.update(auto)
     config["prefix"] = block.prefix
     config.pop("params", None)  # a ParameterDict is runtime state, not config
     config.pop("name", None)  # the prefix determines the name
@@ -58,9 +63,7 @@ def container_from_config(cls, config):
     net = cls(**config)
     net.add(*layers)
     if ties:
-        from keras_defer.serialization import structural_params
-
-        params = structural_params(net)
+        params = net._collect_params_with_prefix()
         missing = [pos for group in ties for pos in group if pos not in params]
         if missing:
             raise ValueError(
@@ -74,10 +77,8 @@ def shared_positions(block):
     """``[['0.weight', '1.weight'], ...]``: the structural positions under ``block``
     that hold the same Parameter, each group in structure order (only groups of two
     or more)."""
-    from keras_defer.serialization import structural_params
-
     groups = {}
-    for position, param in structural_params(block).items():
+    for position, param in block._collect_params_with_prefix().items():
         groups.setdefault(id(param), []).append(position)
     return [group for group in groups.values() if len(group) > 1]
 
@@ -142,7 +143,7 @@ def build_from_config(block, config):
     optimizer is built, and its saved slots (Adam's m and v) are restored onto them.
     ``load_own_variables`` then writes the saved values into these same variables."""
     from keras_defer import first_pass
-    from keras_defer.parameter import shape_is_known
+    from keras_defer.shapes import shape_is_known
 
     with first_pass.lock():
         keras.layers.Layer.build_from_config(block, config)
@@ -150,7 +151,7 @@ def build_from_config(block, config):
             if (param.variable is None and param.pending is None
                     and shape_is_known(param.shape)):
                 param.initialize()
-                param._made_by_build_config = True
+                _made_by_build_config.add(param)
 
 
 def load_own_variables(block, store):
@@ -161,12 +162,12 @@ def load_own_variables(block, store):
     for attr, param in block._reg_params.items():
         if param is None:
             continue
-        made = param.__dict__.pop("_made_by_build_config", False)
+        made = param in _made_by_build_config
+        _made_by_build_config.discard(param)
         if attr in keys:
             value = np.asarray(store[attr])
             param.shape = value.shape
-            param._store(value, param._ctx_list or (param.pending.ctx if param.pending else None))
-            param.pending = None
+            param._materialize(value)
         elif attr in notes:
             note = notes[attr]
             # force_reinit keeps the variable made by build_from_config (the optimizer
@@ -178,6 +179,4 @@ def load_own_variables(block, store):
             )
         elif made:
             # The saved block had no value for it (never initialized): undo ours.
-            keras_compat.untrack_variable(param._owners, param.variable)
-            param.variable = None
-            param._ctx_list = None
+            param._drop_variable()

@@ -22,68 +22,47 @@ import numpy as np
 
 from keras_defer import first_pass
 from keras_defer import init as initializer
-from keras_defer import keras_compat
+from keras_defer import backend, keras_compat, variables
 from keras_defer.context import as_context_list, current_context
+from keras_defer.display import indent
 from keras_defer.errors import (
     DeferredInitializationError,
     ShapeMismatchError,
     deferred_message,
     not_initialized_message,
 )
+from keras_defer.shapes import as_shape, merge_shapes, shape_is_known
+from keras_defer.validation import check_bool
 
-__all__ = ["Parameter", "ParameterDict", "PendingInit", "shape_is_known"]
+__all__ = ["Parameter", "ParameterDict", "PendingInit", "finish_pending_inits"]
 
 PendingInit = namedtuple("PendingInit", ["init", "ctx", "default_init", "data"])
-"""What ``initialize()`` registered: the parameter's initializer, devices, the
-global initializer, and a value from ``set_data`` to use instead (or None)."""
+"""What ``initialize()`` registered: the parameter's initializer and the global one
+(both ``init.Initializer`` objects, normalized once by ``initialize``), the devices,
+and a value from ``set_data`` to use instead (or None)."""
 
 _GRAD_REQS = ("write", "add", "null")
 
 
-def shape_is_known(shape):
-    return shape is not None and all(int(d) > 0 for d in shape)
+def _initial_values(items):
+    """The initial value of each ``(pending, request)`` in ``items``, in order: the
+    ``set_data`` value where there is one, else what the registered initializer makes
+    for ``request`` (an ``init.ValueRequest``). The one path by which values are made.
 
-
-def _as_shape(shape, name):
-    if shape is None:
-        return None
-    if isinstance(shape, (int, np.integer)):
-        shape = (shape,)
-    try:
-        dims = tuple(shape)
-    except TypeError:
-        raise TypeError(
-            "Parameter '%s': shape must be an int or a tuple of ints, got %r" % (name, shape)
-        ) from None
-    for d in dims:
-        if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 0:
-            raise ValueError(
-                "Parameter '%s': shape must hold ints >= 0 (0 = not known yet), got %r"
-                % (name, shape)
-            )
-    return tuple(int(d) for d in dims)
-
-
-def check_flag(owner, arg, value):
-    """``value`` must be a bool (Gluon flags such as ``force_reinit``): a string such
-    as 'False' would silently be true."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(
-            "%s: %s must be True or False, got %r of type %s"
-            % (owner, arg, value, type(value).__name__)
-        )
-    return bool(value)
-
-
-def merge_shapes(old, new):
-    """``new`` if it only fills dims of ``old`` that were 0 (unknown); else None."""
-    if old is None:
-        return tuple(new)
-    if len(old) != len(new):
-        return None
-    if all(o in (0, n) or n == 0 for o, n in zip(old, new)):
-        return tuple(n if n else o for o, n in zip(old, new))
-    return None
+    Made lazily, each just before the caller stores it, so a net of large parameters
+    never holds two copies of all of them; small random draws are made together
+    (``init.Draws``)."""
+    draws = initializer.Draws(None if pending.data is not None else request
+                              for pending, request in items)
+    for index, (pending, _) in enumerate(items):
+        if pending.data is not None:
+            yield pending.data
+            continue
+        # Concrete even inside a symbolic trace (Keras builds models for fit() under
+        # jax.eval_shape): the initializer runs here, once, on real arrays.
+        with backend.concrete_scope():
+            value = draws.value(index)
+        yield value
 
 
 class Parameter:
@@ -95,7 +74,7 @@ class Parameter:
         if not isinstance(name, str) or not name:
             raise TypeError("Parameter name must be a non-empty str, got %r" % (name,))
         self._name = name
-        self._shape = _as_shape(shape, name)
+        self._shape = as_shape(shape, name)
         self._dtype = dtype
         try:
             np.dtype(dtype)  # nonsense dtypes fail at construction, not at the first pass
@@ -138,7 +117,7 @@ class Parameter:
 
     @shape.setter
     def shape(self, new_shape):
-        new_shape = _as_shape(new_shape, self._name)
+        new_shape = as_shape(new_shape, self._name)
         merged = merge_shapes(self._shape, new_shape)
         if merged is None:
             raise ShapeMismatchError(
@@ -174,31 +153,34 @@ class Parameter:
     def is_initialized(self):
         return self.variable is not None
 
-    # -- lifecycle -----------------------------------------------------------------
+    # -- lifecycle: the only methods that change the state ---------------------
     def initialize(self, init=None, ctx=None, default_init=initializer.Uniform(),
                    force_reinit=False):
         """Initialize now if the shape is known, else register for the first pass."""
-        check_flag("Parameter '%s'.initialize" % self._name, "force_reinit", force_reinit)
+        check_bool("Parameter '%s'.initialize" % self._name, "force_reinit", force_reinit)
         with first_pass.lock():
-            plan = self._plan_initialize(init, ctx, default_init, force_reinit)
+            plan = self._plan_initialize(init, ctx, initializer.create(default_init),
+                                         force_reinit)
+            if plan[0] == "set":
+                pending = plan[1]
+                plan = ("set", (pending, next(_initial_values(
+                    [(pending, self._value_request(pending))]))))
             self._apply_plan(plan, stacklevel=3)
 
-    def _plan_initialize(self, init, ctx, default_init, force_reinit, requests=None):
-        """Decide (and compute, without changing anything) what ``initialize`` does.
-
-        Returns ``("warn", None)``, ``("register", PendingInit)`` or
-        ``("set", (PendingInit, value))``; given ``requests`` (a list), ``value`` is
-        left ``None`` and ``(name, init, default_init, shape, dtype)`` appended to it
-        for the caller to compute with ``init.Draws``.
-        """
+    def _plan_initialize(self, init, ctx, default_init, force_reinit):
+        """Decide, without changing anything, what ``initialize`` does:
+        ``("warn", None)``, ``("register", PendingInit)`` or ``("set", PendingInit)``
+        (the caller makes the value and applies ``("set", (PendingInit, value))``).
+        ``default_init`` is an ``init.Initializer`` already."""
         if self.variable is not None and not force_reinit:
             return ("warn", None)
         ctx = as_context_list(ctx)
-        initializer.create(default_init)  # garbage fails now, not at the first pass
         if init is not None:
-            initializer.create(init)
-        if init is None:
-            init = default_init if self.init is None else self.init
+            init = initializer.create(init)  # garbage fails now, not at the first pass
+        elif self.init is not None:
+            init = initializer.create(self.init)
+        else:
+            init = default_init
         pending = PendingInit(init, ctx, default_init, None)
         if not shape_is_known(self._shape):
             if self._allow_deferred_init:
@@ -208,10 +190,7 @@ class Parameter:
                 "Give every dimension (for a layer: in_units, in_channels, ...)."
                 % (self._name, self._shape)
             )
-        if requests is not None and pending.data is None:
-            requests.append(self._value_request(pending))
-            return ("set", (pending, None))
-        return ("set", (pending, self._initial_value(pending)))
+        return ("set", pending)
 
     def _apply_plan(self, plan, stacklevel=2):
         action, payload = plan
@@ -228,19 +207,15 @@ class Parameter:
             self._store(value, pending.ctx)
             self.pending = None
 
-    def _value_request(self, pending):
-        return (self._name, pending.init, pending.default_init, self._shape,
-                self._keras_dtype)
+    def _value_request(self, pending, shape=None):
+        return initializer.ValueRequest(self._name, pending.init, pending.default_init,
+                                        shape or self._shape, self._keras_dtype)
 
-    def _initial_value(self, pending, draws=None, index=None):
-        if pending.data is not None:
-            return pending.data
-        # Concrete even inside a symbolic trace (Keras builds models for fit() under
-        # jax.eval_shape): the initializer runs here, once, on real arrays.
-        with keras_compat.concrete_scope():
-            if draws is not None:
-                return draws.value(index)
-            return initializer.initial_value(*self._value_request(pending))
+    def _initial_value(self, shape):
+        """What finishing the pending initialization would store if the shape were
+        ``shape``; changes nothing (sharing plans with it before it applies)."""
+        return next(_initial_values([(self.pending, self._value_request(self.pending,
+                                                                        shape))]))
 
     def _check_shape_known(self):
         if not shape_is_known(self._shape):
@@ -250,10 +225,66 @@ class Parameter:
                 % (self._name, self._shape)
             )
 
+    def _fix_shape(self, shape):
+        """Set the shape to ``shape``, which the caller has merged with the current
+        one (``merge_shapes``): fewer or no unknown dims, never a contradiction."""
+        self._shape = as_shape(shape, self._name)
+
+    def _materialize(self, value, ctx=None):
+        """Pending (or uninitialized) -> initialized with ``value``, on ``ctx`` (by
+        default where the parameter is, or where ``initialize`` asked)."""
+        if ctx is None:
+            ctx = self._ctx_list or (self.pending.ctx if self.pending is not None else None)
+        self._store(value, ctx)
+        self.pending = None
+
+    def _drop_variable(self):
+        """Forget the variable (its owners stop tracking it): the parameter is
+        uninitialized again, or pending if an initializer is registered."""
+        if self.variable is not None:
+            keras_compat.untrack_variable(self._owners, self.variable)
+        self.variable = None
+        self._ctx_list = None
+
+    def _set_dtype(self, dtype):
+        """Change the dtype without converting a value: a held variable is dropped
+        (the caller stores a value of the new dtype next)."""
+        if np.dtype(dtype) == np.dtype(self._dtype):
+            return
+        if self.variable is not None:
+            keras_compat.untrack_variable(self._owners, self.variable)
+            self.variable = None
+        self._dtype = np.dtype(dtype).name
+
+    def _load(self, value, shape, dtype, ctx=None):
+        """Any state -> initialized with a loaded ``value`` of ``shape`` (merged with
+        the current shape by the caller) and ``dtype``: into the existing variable
+        when there is one, else a new one on ``ctx`` (by default where the parameter
+        is, or where ``initialize`` asked)."""
+        self._set_dtype(dtype)
+        self._fix_shape(shape)
+        if self.variable is not None:
+            self.variable.assign(value)
+            self.pending = None
+        else:
+            self._materialize(value, ctx)
+
+    def _add_owner(self, block):
+        """``block`` holds this parameter (several blocks do when it is shared)."""
+        if block not in self._owners:
+            self._owners.append(block)
+
+    def _remove_owner(self, block):
+        """``block`` no longer holds this parameter: it stops tracking the variable."""
+        if block in self._owners:
+            self._owners.remove(block)
+        if self.variable is not None:
+            keras_compat.untrack_variable([block], self.variable)
+
     def _store(self, value, ctx):
         """Write ``value``: into the existing variable, or into a new one."""
         ctx = list(ctx) if ctx else [current_context()]
-        with keras_compat.concrete_scope():  # a real variable, even inside a trace
+        with backend.concrete_scope():  # a real variable, even inside a trace
             self._store_value(value, ctx)
         self._ctx_list = ctx
         self._grad = None  # allocated on first use: most nets never read it
@@ -264,7 +295,7 @@ class Parameter:
         else:
             if self.variable is not None:
                 keras_compat.untrack_variable(self._owners, self.variable)
-            self.variable = keras_compat.create_variable(
+            self.variable = variables.create_variable(
                 self._owners, self._name, value, self._shape, self._keras_dtype,
                 trainable=self._grad_req != "null", device=ctx[0].keras_device,
             )
@@ -328,7 +359,7 @@ class Parameter:
             self._set_data(data)
 
     def _set_data(self, data):
-        shape = _as_shape(tuple(data.shape), self._name)
+        shape = as_shape(tuple(data.shape), self._name)
         # Gluon checks the shape before the state: a contradicting shape is a shape error
         # even on a parameter that was never initialized.
         merged = merge_shapes(self._shape, shape)
@@ -339,7 +370,7 @@ class Parameter:
             )
         if self.variable is None and self.pending is None:
             raise RuntimeError(not_initialized_message(self._name))
-        value = keras_compat.snapshot(data, self._keras_dtype)
+        value = backend.snapshot(data, self._keras_dtype)
         self._shape = shape
         if self.variable is None:
             self.pending = self.pending._replace(data=value)
@@ -378,6 +409,23 @@ class Parameter:
             keras_compat.untrack_variable(self._owners, self.variable)
         self._shape, self.pending, self.variable, self._grad, self._ctx_list = state
 
+    def _checkpoint(self):
+        """``_state()`` plus the dtype and a host copy of the value: what a load that
+        fails part-way needs to put this parameter back (``_rollback``)."""
+        value = None if self.variable is None else np.array(self.variable.numpy(), copy=True)
+        return self._dtype, self._state(), value
+
+    def _rollback(self, checkpoint):
+        dtype, state, value = checkpoint
+        dropped = self.variable is None and state[2] is not None
+        self._dtype = dtype
+        self._restore(state)
+        if dropped:  # ``_set_dtype`` dropped it: the owners track it again
+            for layer in self._owners:
+                keras_compat.track_variable(layer, self.variable)
+        if value is not None:
+            self.variable.assign(value)
+
     def __repr__(self):
         return "Parameter {name} (shape={shape}, dtype={dtype})".format(
             name=self._name, shape=self._shape, dtype=self._dtype
@@ -387,24 +435,13 @@ class Parameter:
 def finish_pending_inits(params):
     """Run the registered initializer (or use the ``set_data`` value) of each of
     ``params`` that is pending, in order, now that their shapes are known: the one
-    transition from pending to initialized. The values of small parameters with a
-    random built-in initializer are drawn together (``init.Draws``); the others are
-    made one at a time, just before they are stored, so a net of large parameters
-    never holds two copies of all of them."""
+    transition from pending to initialized at the first pass."""
     params = [p for p in params if p.pending is not None]
     for param in params:
         param._check_shape_known()
-    draws = initializer.Draws(None if param.pending.data is not None
-                              else param._value_request(param.pending) for param in params)
-    for index, param in enumerate(params):
-        pending = param.pending
-        param._store(param._initial_value(pending, draws, index), pending.ctx)
-        param.pending = None
-
-
-def _indent(text, spaces):
-    lines = text.split("\n")
-    return "\n".join([lines[0]] + [" " * spaces + line for line in lines[1:]])
+    values = _initial_values([(p.pending, p._value_request(p.pending)) for p in params])
+    for param, value in zip(params, values):
+        param._materialize(value, param.pending.ctx)
 
 
 class ParameterDict:
@@ -460,14 +497,14 @@ class ParameterDict:
             existing = getattr(param, key, None)
             if existing is None:
                 if key == "shape":
-                    param._shape = _as_shape(value, full)
+                    param._fix_shape(value)
                 else:
                     setattr(param, key, value)
                 continue
             if key == "shape":
-                merged = merge_shapes(existing, _as_shape(value, full))
+                merged = merge_shapes(existing, as_shape(value, full))
                 if merged is not None:
-                    param._shape = merged
+                    param._fix_shape(merged)
                     continue
             elif key == "dtype" and np.dtype(value) == np.dtype(existing):
                 continue
@@ -478,6 +515,22 @@ class ParameterDict:
                     % (full, key, value, existing)
                 )
         return param
+
+    def _replace(self, replace, added):
+        """Swap parameters in place, keeping the order: ``replace`` maps ``id(old)``
+        to the Parameter taking its entry (under its own name); each of ``added`` not
+        held afterwards is appended (sharing)."""
+        entries = OrderedDict()
+        for key, param in self._params.items():
+            if id(param) in replace:
+                param = replace[id(param)]
+                key = param.name
+            entries.setdefault(key, param)
+        for param in added:
+            if param.name not in entries:
+                entries[param.name] = param
+        self._params.clear()
+        self._params.update(entries)
 
     def update(self, other):
         """Add ``other``'s parameters; the same name must mean the same Parameter."""
@@ -494,26 +547,22 @@ class ParameterDict:
                    force_reinit=False):
         """Initialize every parameter whose shape is known; register ``init`` for the
         rest. All-or-nothing: if any initializer raises, no parameter changes."""
-        force_reinit = check_flag("initialize", "force_reinit", force_reinit)
-        check_flag("initialize", "verbose", verbose)
+        force_reinit = check_bool("initialize", "force_reinit", force_reinit)
+        check_bool("initialize", "verbose", verbose)
         default_init = initializer.create(init)
         if verbose:
             default_init.set_verbosity(verbose=verbose)
         with first_pass.lock():
-            requests = []
-            plans = [
-                p._plan_initialize(None, ctx, default_init, force_reinit, requests=requests)
-                for p in self.values()
-            ]
-            draws = initializer.Draws(requests)
-            with keras_compat.concrete_scope():
-                index = 0
-                for i, (action, payload) in enumerate(plans):
-                    if action == "set" and payload[1] is None:
-                        plans[i] = (action, (payload[0], draws.value(index)))
-                        index += 1
-            for param, plan in zip(self.values(), plans):
-                param._apply_plan(plan, stacklevel=4)
+            params = list(self.values())
+            plans = [p._plan_initialize(None, ctx, default_init, force_reinit)
+                     for p in params]
+            to_set = [(p, plan[1]) for p, plan in zip(params, plans) if plan[0] == "set"]
+            values = iter(list(_initial_values(  # every value before any change
+                [(pending, p._value_request(pending)) for p, pending in to_set])))
+            for param, (action, payload) in zip(params, plans):
+                if action == "set":
+                    payload = (payload, next(values))
+                param._apply_plan((action, payload), stacklevel=4)
 
     def zero_grad(self):
         for param in self.values():
@@ -554,7 +603,7 @@ class ParameterDict:
 
     def __repr__(self):
         name = self._prefix + " " if self._prefix else ""
-        content = "\n".join(_indent("  {0}".format(v), 2) for v in self.values())
+        content = "\n".join(indent("  {0}".format(v), 2) for v in self.values())
         return "{name}(\n{content}\n)".format(name=name, content=content)
 
 

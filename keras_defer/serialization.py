@@ -25,13 +25,14 @@ import zipfile
 
 import numpy as np
 
-from keras_defer import first_pass, keras_compat
+from keras_defer import first_pass
 from keras_defer.context import as_context_list
 from keras_defer.errors import DeferredInitializationError, MXNetError
-from keras_defer.parameter import check_flag, merge_shapes
+from keras_defer.shapes import merge_shapes
+from keras_defer.validation import check_bool
 
 __all__ = ["ParameterFileError", "ParameterMismatchError", "save_parameters",
-           "load_parameters", "structural_params"]
+           "load_parameters"]
 
 HEADER = "__keras_defer__"
 FORMAT = "keras_defer.parameters"
@@ -46,17 +47,6 @@ class ParameterFileError(MXNetError, ValueError):
 class ParameterMismatchError(ParameterFileError, AssertionError):
     """A sound file that does not fit the net: a missing name, a shape or dtype that
     differs. Also an ``AssertionError``, which is what Gluon raises for these."""
-
-
-def structural_params(block, prefix=""):
-    """``{'0.weight': Parameter, ...}``: Gluon's ``_collect_params_with_prefix``."""
-    out = {}
-    for attr, param in block._reg_params.items():
-        if param is not None:
-            out[prefix + attr] = param
-    for key, child in block._children.items():
-        out.update(structural_params(child, prefix + key + "."))
-    return out
 
 
 # -- writing ---------------------------------------------------------------------------
@@ -175,8 +165,8 @@ def _check_names(names, what):
 def save_parameters(block, filename, deduplicate=False):
     what = "block '%s'" % block.name
     filename = _check_filename(filename, "save_parameters")
-    check_flag("save_parameters", "deduplicate", deduplicate)
-    named = structural_params(block)
+    check_bool("save_parameters", "deduplicate", deduplicate)
+    named = block._collect_params_with_prefix()
     if deduplicate:  # Gluon keeps the last name of a shared parameter
         last = {id(p): n for n, p in named.items()}
         named = {n: p for n, p in named.items() if last[id(p)] == n}
@@ -343,38 +333,18 @@ def _apply(plan, ctx):
     undo = []
     try:
         for param, value, shape, dtype in plan:
-            old_value = (None if param.variable is None
-                         else _host(param.variable))
-            undo.append((param, param._dtype, param._state(), old_value))
-            if np.dtype(param.dtype) != dtype:  # dtype_source='saved': a new variable
-                param._dtype = dtype.name
-                if param.variable is not None:
-                    keras_compat.untrack_variable(param._owners, param.variable)
-                    param.variable = None
-            param._shape = shape
-            if param.variable is not None:
-                param.variable.assign(value)
-            else:
-                where = ctx or param._ctx_list or (param.pending.ctx if param.pending else None)
-                param._store(value, where)
-            param.pending = None
+            undo.append((param, param._checkpoint()))
+            param._load(value, shape, dtype, ctx)
     except BaseException:
-        for param, dtype, state, old_value in reversed(undo):
-            dropped = param.variable is None and state[2] is not None
-            param._dtype = dtype
-            param._restore(state)
-            if dropped:
-                for layer in param._owners:
-                    keras_compat.track_variable(layer, param.variable)
-            if old_value is not None:
-                param.variable.assign(old_value)
+        for param, checkpoint in reversed(undo):
+            param._rollback(checkpoint)
         raise
 
 
 def _check_load_args(allow_missing, ignore_extra, cast_dtype, dtype_source):
     for arg, value in (("allow_missing", allow_missing), ("ignore_extra", ignore_extra),
                        ("cast_dtype", cast_dtype)):
-        check_flag("load_parameters", arg, value)
+        check_bool("load_parameters", arg, value)
     if dtype_source not in ("current", "saved"):
         raise ValueError("load_parameters: dtype_source must be 'current' or 'saved', got %r"
                          % (dtype_source,))
@@ -394,7 +364,7 @@ def load_parameters(block, filename, ctx=None, allow_missing=False, ignore_extra
     filename = _check_filename(filename, "load_parameters")
     _check_load_args(allow_missing, ignore_extra, cast_dtype, dtype_source)
     arrays = _read(filename)
-    named = structural_params(block)
+    named = block._collect_params_with_prefix()
     if arrays and not any("." in n for n in arrays):
         # Gluon's legacy layout (full names, e.g. from collect_params().save()); also
         # what a childless block's structural names look like.

@@ -1,4 +1,4 @@
-"""The benchmark runs end to end in --quick mode and reports every figure of issue 6.
+"""The benchmark runs end to end in --quick mode and reports every figure of the ratio table.
 
 No timing is asserted here: the machine is shared, and the numbers of a quick run
 are not comparable anyway. This only guards the table's shape.

@@ -1,4 +1,5 @@
-"""The eager fast path (keras_defer.fast_path) changes speed, never behaviour."""
+"""The eager fast path (keras_defer.backend.fast_call, planned by keras_defer.fast_path)
+changes speed, never behaviour."""
 
 import keras
 import numpy as np
@@ -9,7 +10,7 @@ if keras.backend.backend() != "tensorflow":
 
 import tensorflow as tf  # noqa: E402
 
-from keras_defer import errors, fast_path
+from keras_defer import backend, errors
 from keras_defer.gluon import nn
 
 
@@ -28,7 +29,7 @@ def test_fast_path_is_taken_after_the_first_pass_and_matches_keras():
     net = _mlp()
     x = tf.random.uniform((4, 5))
     first = net(x)
-    assert fast_path.call(net, (x,)) is not fast_path.MISS
+    assert backend.fast_call(net, (x,)) is not backend.MISS
     np.testing.assert_allclose(net(x), first, rtol=1e-6)
     np.testing.assert_allclose(net(x), _slow(net, x), rtol=1e-6)
     assert net(tf.random.uniform((9, 5))).shape == (9, 3)  # batch size is free
@@ -58,8 +59,8 @@ def test_fallbacks_kwargs_numpy_dtype_and_symbolic():
     net = _mlp()
     x = tf.random.uniform((2, 5))
     net(x)
-    assert fast_path.call(net, (np.ones((2, 5), "float32"),)) is fast_path.MISS
-    assert fast_path.call(net, (tf.ones((2, 5), tf.float64),)) is fast_path.MISS
+    assert backend.fast_call(net, (np.ones((2, 5), "float32"),)) is backend.MISS
+    assert backend.fast_call(net, (tf.ones((2, 5), tf.float64),)) is backend.MISS
     assert net(x, training=True).shape == (2, 3)
     assert net(np.ones((2, 5), "float32")).shape == (2, 3)
     inputs = keras.Input((5,))
@@ -116,14 +117,14 @@ def test_dropout_in_the_stack_keeps_training_semantics():
 
 def test_first_call_of_a_plannable_net_runs_its_plan_and_counts_as_called(monkeypatch):
     planned = []
-    real = fast_path.call
+    real = backend.fast_call
 
     def spy(block, args):
         out = real(block, args)
-        planned.append((block.name, out is not fast_path.MISS))
+        planned.append((block.name, out is not backend.MISS))
         return out
 
-    monkeypatch.setattr(fast_path, "call", spy)
+    monkeypatch.setattr(backend, "fast_call", spy)
     net = nn.Sequential()
     net.add(nn.Dense(16, activation="relu"), nn.Dense(3))
     net.initialize()
@@ -157,3 +158,49 @@ def test_biases_are_added_with_biasadd_so_tf_can_fuse_them_in_graphs():
     graph = tf.function(net._keras_call, autograph=False).get_concrete_function(x).graph
     ops = [op.type for op in graph.get_operations()]
     assert ops.count("BiasAdd") == 3 and "AddV2" not in ops
+
+
+def test_a_subclass_that_overrides_forward_or_call_is_not_planned():
+    class Doubled(nn.Dense):
+        def forward(self, x):
+            return 2 * super().forward(x)
+
+    class Logged(nn.Sequential):
+        def call(self, x, *args, training=None):
+            return super().call(x, *args, training=training)
+
+    class Renamed(nn.Dense):  # overrides neither: still planned
+        pass
+
+    x = tf.random.uniform((2, 5))
+    for block, planned in ((Doubled(3), False), (Renamed(3), True)):
+        block.initialize()
+        first = block(x)
+        assert (backend.fast_call(block, (x,)) is not backend.MISS) is planned
+        np.testing.assert_allclose(block(x), first, rtol=1e-6)
+    doubled = Doubled(3, in_units=5)
+    doubled.initialize()
+    np.testing.assert_allclose(doubled(x), 2 * nn.Dense.forward(doubled, x), rtol=1e-6)
+    net = Logged()
+    net.add(nn.Dense(3))
+    net.initialize()
+    net(x)
+    assert backend.fast_call(net, (x,)) is backend.MISS
+
+
+def test_a_block_that_says_how_to_plan_it_is_planned():
+    class Relu(nn.HybridBlock):
+        def forward(self, x):
+            return keras.activations.relu(x)
+
+        def _plan_step(self, planner):
+            planner.step(activation=planner.activation(keras.activations.relu))
+
+    net = nn.Sequential()
+    net.add(nn.Dense(4), Relu())
+    net.initialize()
+    x = tf.random.uniform((2, 5)) - 0.5
+    first = net(x)
+    assert backend.fast_call(net, (x,)) is not backend.MISS
+    np.testing.assert_allclose(net(x), _slow(net, x), rtol=1e-6)
+    np.testing.assert_allclose(first, _slow(net, x), rtol=1e-6)

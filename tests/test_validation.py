@@ -275,7 +275,7 @@ def test_parameter_initialize_on_a_deferred_shape_validates_now():
 # ValueError for a right type out of range. The message reads
 # "<Block>: <argument> must be <expected>, got <value>[ of type <type>]".
 #
-# Matched against MXNet 1.9.1 (/root/.cache/mxnet-1.9.1), case by case:
+# Matched against MXNet 1.9.1 (../shared/tools/mxnet-venv), case by case:
 # * kernel_size/pool_size tuples of the wrong length: MXNet asserts "kernel_size must be a
 #   number or a list of 2 ints" (AssertionError, before its name is drawn); we raise
 #   ValueError (TypeError for non-int entries or a str, which MXNet also asserts on).

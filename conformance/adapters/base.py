@@ -1,13 +1,13 @@
 """The adapter interface: everything the kit needs from an implementation of Gluon's
 parameter semantics.  The two implementations share Gluon's API, so most methods are
-written once here against `self.nn` / `self.init`; a subclass imports its framework in
-`load()` and answers the framework-specific questions (devices, tensors, error kinds).
+written once here against `self.nn`, `self.nd`, `self.Context`; a subclass imports its
+framework in `load()` and answers the framework-specific questions (names, GPUs, tensors,
+error kinds).
 """
 
 import copy
 import os
 import tempfile
-import warnings
 
 from conformance import arch as A
 from conformance import recording
@@ -17,36 +17,20 @@ class Adapter:
     name = "abstract"
     module = None            # the import name used in reproducer scripts
     divergences = frozenset()  # documented divergences from Gluon (model.DIVERGENCES)
-    expected_failures_file = None
 
     def __init__(self):
         self._loaded = False
 
     # -- framework-specific -------------------------------------------------------------
     def load(self):
-        """Import the framework; set self.nn, self.init, self.initializer_base."""
+        """Import the framework; set self.nn, self.rnn, self.nd, self.init,
+        self.initializer_base and self.Context (Gluon's Context class)."""
         raise NotImplementedError
 
     def reset_names(self):
         raise NotImplementedError
 
-    def devices(self):
-        """Device names the backend reports, e.g. ['cpu(0)', 'gpu(0)']."""
-        raise NotImplementedError
-
-    def context(self, device):
-        raise NotImplementedError
-
-    def make_input(self, shape, device):
-        raise NotImplementedError
-
-    def make_indices(self, shape, high, device):
-        """Integer indices in [0, high) as float32 (what Gluon's Embedding is fed)."""
-        import numpy as np
-        values = np.random.randint(0, high, size=shape).astype("float32")
-        return self.nd.array(values, ctx=self.context(device))
-
-    def make_array(self, shape, value, device):
+    def num_gpus(self):
         raise NotImplementedError
 
     def to_numpy(self, tensor):
@@ -60,6 +44,26 @@ class Adapter:
         raise NotImplementedError
 
     # -- shared ---------------------------------------------------------------------------
+    def devices(self):
+        """Device names the backend reports, e.g. ['cpu(0)', 'gpu(0)']."""
+        return ["cpu(0)"] + ["gpu(%d)" % i for i in range(self.num_gpus())]
+
+    def context(self, device):
+        kind, index = device.rstrip(")").split("(")
+        return self.Context(kind, int(index))
+
+    def make_input(self, shape, device):
+        return self.nd.random.uniform(shape=shape, ctx=self.context(device))
+
+    def make_indices(self, shape, high, device):
+        """Integer indices in [0, high) as float32 (what Gluon's Embedding is fed)."""
+        import numpy as np
+        values = np.random.randint(0, high, size=shape).astype("float32")
+        return self.nd.array(values, ctx=self.context(device))
+
+    def make_array(self, shape, value, device):
+        return self.nd.full(shape, value, ctx=self.context(device))
+
     def ensure_loaded(self):
         if not self._loaded:
             self.load()
@@ -144,15 +148,10 @@ class Adapter:
         os.close(handle)
         try:
             net.save_parameters(path)
-            path = self._saved_path(path)
             fresh.load_parameters(path, ctx=self.context(device))
         finally:
-            for p in {path, path.rsplit(".", 1)[0] + ".params"}:
-                if os.path.exists(p):
-                    os.remove(p)
-
-    def _saved_path(self, path):
-        return path
+            if os.path.exists(path):
+                os.remove(path)
 
     def script_header(self):
         """Imports and the recording initializer, as a user would write them."""
@@ -168,9 +167,3 @@ class Adapter:
             "        data[:] = Recording.calls",
             "",
         ]
-
-
-def capture_warnings():
-    """A context manager recording every warning (UserWarning family only is compared)."""
-    ctx = warnings.catch_warnings(record=True)
-    return ctx

@@ -24,22 +24,13 @@ class KerasDeferAdapter(Adapter):
         self.nd = nd
         self.naming = naming
         self.initializer_base = init.Initializer
+        self.Context = keras_defer.Context
 
     def reset_names(self):
         self.naming.reset_counters()
 
-    def devices(self):
-        return ["cpu(0)"] + ["gpu(%d)" % i for i in range(self.kd.num_gpus())]
-
-    def context(self, device):
-        kind, index = device.rstrip(")").split("(")
-        return self.kd.Context(kind, int(index))
-
-    def make_input(self, shape, device):
-        return self.nd.random.uniform(shape=shape, ctx=self.context(device))
-
-    def make_array(self, shape, value, device):
-        return self.nd.full(shape, value, ctx=self.context(device))
+    def num_gpus(self):
+        return self.kd.num_gpus()
 
     def to_numpy(self, tensor):
         return np.asarray(tensor)
@@ -48,7 +39,7 @@ class KerasDeferAdapter(Adapter):
         device = getattr(tensor, "device", None)
         if device is None and hasattr(tensor, "value"):
             device = tensor.value.device
-        return repr(self.kd.Context.from_device_string(device))
+        return repr(self.Context.from_device_string(device))
 
     def classify(self, exc):
         errors = self.kd.errors

@@ -18,28 +18,19 @@ class MXNetAdapter(Adapter):
         self.rnn = gluon.rnn
         self.init = init
         self.initializer_base = init.Initializer
+        self.Context = mx.Context
         self.DeferredInitializationError = gluon.parameter.DeferredInitializationError
         self.MXNetError = mx.base.MXNetError
 
     def reset_names(self):
         self.mx.name.NameManager._current.value = self.mx.name.NameManager()
 
-    def devices(self):
-        return ["cpu(0)"] + ["gpu(%d)" % i for i in range(self.mx.context.num_gpus())]
-
-    def context(self, device):
-        kind, index = device.rstrip(")").split("(")
-        return self.mx.Context(kind, int(index))
-
-    def make_input(self, shape, device):
-        return self.mx.nd.random.uniform(shape=shape, ctx=self.context(device))
+    def num_gpus(self):
+        return self.mx.context.num_gpus()
 
     def wait(self, tensor):
         tensor.wait_to_read()  # MXNet runs operators asynchronously
         return tensor
-
-    def make_array(self, shape, value, device):
-        return self.mx.nd.full(shape, value, ctx=self.context(device))
 
     def to_numpy(self, tensor):
         return tensor.asnumpy()

@@ -11,38 +11,14 @@ import warnings
 import keras
 import numpy as np
 
-from keras_defer import fast_path, keras_compat, keras_saving
-from keras_defer.block import Block, HybridBlock, check_fixed_dim, _indent
+from keras_defer import backend, keras_compat, keras_saving
+from keras_defer.block import Block, HybridBlock
+from keras_defer.display import indent
+from keras_defer.shapes import check_fixed_dim
+from keras_defer.validation import ACTIVATION_ALIASES, GLUON_ACTIVATIONS, check_bool, check_int
 from keras_defer.errors import ShapeMismatchError
 
 __all__ = ["Sequential", "HybridSequential", "Dense", "Activation"]
-
-# Gluon's activation names that Keras spells differently.
-_ACTIVATION_ALIASES = {"softrelu": "softplus"}
-_GLUON_ACTIVATIONS = ("relu", "sigmoid", "tanh", "softrelu", "softsign")
-
-
-def _check_int(block_name, arg, value, minimum):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise TypeError(
-            "%s: %s must be an int >= %d, got %r of type %s"
-            % (block_name, arg, minimum, value, type(value).__name__)
-        )
-    if value < minimum:
-        raise ValueError(
-            "%s: %s must be an int >= %d, got %r" % (block_name, arg, minimum, value)
-        )
-    return int(value)
-
-
-def _check_bool(block_name, arg, value):
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(
-            "%s: %s must be True or False, got %r of type %s"
-            % (block_name, arg, value, type(value).__name__)
-        )
-    return bool(value)
-
 
 class _SequentialMixin:
     """Children run in order; shapes chain through children that can compute them."""
@@ -62,6 +38,13 @@ class _SequentialMixin:
         # (Dropout, BatchNorm) then read it from Keras's call context.
         with keras_compat.training_context(self, training):
             return self.forward(x, *args)
+
+    def _plan_step(self, planner):
+        """The eager fast path (``fast_path``): the children's steps, in order."""
+        children = tuple(self._children.values())
+        planner.watch(self, children)
+        for child in children:
+            planner.add(child)
 
     def build(self, input_shape):
         shape = input_shape
@@ -112,7 +95,7 @@ class _SequentialMixin:
 
     def __repr__(self):
         modstr = "\n".join(
-            "  ({key}): {block}".format(key=key, block=_indent(repr(block), 2))
+            "  ({key}): {block}".format(key=key, block=indent(repr(block), 2))
             for key, block in self._children.items()
         )
         return "{name}(\n{modstr}\n)".format(name=type(self).__name__, modstr=modstr)
@@ -150,11 +133,11 @@ class Activation(HybridBlock):
         if not isinstance(activation, str):
             raise TypeError("Activation expects a name such as 'relu', got %r" % (activation,))
         try:
-            self._fn = keras.activations.get(_ACTIVATION_ALIASES.get(activation, activation))
+            self._fn = keras.activations.get(ACTIVATION_ALIASES.get(activation, activation))
         except (ValueError, TypeError):
             raise ValueError(
                 "Unknown activation %r. Gluon's are %s; any Keras activation name also works."
-                % (activation, ", ".join(_GLUON_ACTIVATIONS))
+                % (activation, ", ".join(GLUON_ACTIVATIONS))
             ) from None
         self._act_type = activation
         super().__init__(**kwargs)
@@ -169,6 +152,23 @@ class Activation(HybridBlock):
 
     def forward(self, x):
         return self._fn(x)
+
+    def _plan_step(self, planner):
+        """The eager fast path (``fast_path``): one step applying the function."""
+        planner.step(activation=self._planned_function(planner))
+
+    def _planned_function(self, planner, input_shape=None):
+        """This activation as a plan's function, also as a ``Dense``'s ``act``: that one
+        is built at the Dense's first call, inside its forward, so it may not be built
+        yet; it has no parameters, so it is built here, from ``input_shape``."""
+        if not self.built:
+            if input_shape is None:
+                raise planner.Unplannable
+            self._build_and_output_shape(input_shape)
+        if self._compiled_call is not None:
+            raise planner.Unplannable
+        planner.watch(self)
+        return planner.activation(self._fn)
 
     def compute_output_shape(self, input_shape):
         return input_shape
@@ -187,10 +187,10 @@ class Dense(HybridBlock):
     def __init__(self, units, activation=None, use_bias=True, flatten=True,
                  dtype="float32", weight_initializer=None, bias_initializer="zeros",
                  in_units=0, **kwargs):
-        units = _check_int("Dense", "units", units, 1)
-        in_units = _check_int("Dense", "in_units", in_units, 0)
-        use_bias = _check_bool("Dense", "use_bias", use_bias)
-        flatten = _check_bool("Dense", "flatten", flatten)
+        units = check_int("Dense", "units", units, 1)
+        in_units = check_int("Dense", "in_units", in_units, 0)
+        use_bias = check_bool("Dense", "use_bias", use_bias)
+        flatten = check_bool("Dense", "flatten", flatten)
         if activation is not None and not isinstance(activation, str):
             raise TypeError("Dense: activation must be a name such as 'relu' or None, "
                             "got %r" % (activation,))
@@ -277,7 +277,7 @@ class Dense(HybridBlock):
             )
         if self._flatten and len(x.shape) != 2:
             x = keras.ops.reshape(x, (-1, weight.shape[1]))
-        y = fast_path.matmul_transposed(x, weight)
+        y = backend.matmul_transposed(x, weight)
         if self.bias is not None:
             # keras.ops.add emits TF's BiasAdd for a bias: in a graph (fit, hybridize)
             # TF fuses it with the MatMul/Conv2D before it and the Relu after it
@@ -285,6 +285,21 @@ class Dense(HybridBlock):
         if self.act is not None:
             y = self.act(y)
         return y
+
+    def _plan_step(self, planner):
+        """The eager fast path (``fast_path``): one step, ``act(x · Wᵀ + b)``."""
+        weight = planner.variable(self.weight)
+        bias = planner.variable(self.bias) if self.bias is not None else None
+        variable = self.weight.variable
+        if variable.dtype != self.compute_dtype or len(variable.shape) != 2:
+            raise planner.Unplannable
+        act = None
+        if self.act is not None:
+            if type(self.act).forward is not Activation.forward:
+                raise planner.Unplannable
+            act = self.act._planned_function(planner, (None, int(variable.shape[0])))
+        planner.watch(self)
+        planner.step(weight, bias, act)
 
     def __repr__(self):
         shape = self.weight.shape

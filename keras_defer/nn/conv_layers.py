@@ -20,9 +20,10 @@ import math
 import keras
 import numpy as np
 
-from keras_defer.block import HybridBlock, check_fixed_dim
+from keras_defer.block import HybridBlock
+from keras_defer.shapes import check_fixed_dim
 from keras_defer.errors import ShapeMismatchError
-from keras_defer.nn import _checks as _c
+from keras_defer import validation as _c
 from keras_defer.nn.basic_layers import Activation
 
 __all__ = [

@@ -15,9 +15,10 @@ LayerNorm and InstanceNorm still apply their values, BatchNorm treats gamma as 1
 import keras
 import numpy as np
 
-from keras_defer.block import HybridBlock, check_fixed_dim
+from keras_defer.block import HybridBlock
+from keras_defer.shapes import check_fixed_dim
 from keras_defer.errors import ShapeMismatchError
-from keras_defer.nn import _checks as _c
+from keras_defer import validation as _c
 
 __all__ = ["BatchNorm", "LayerNorm", "InstanceNorm", "Embedding"]
 

@@ -16,9 +16,10 @@ which keeps it on every Keras backend.
 
 import keras
 
-from keras_defer.block import HybridBlock, check_fixed_dim
+from keras_defer.block import HybridBlock
+from keras_defer.shapes import check_fixed_dim
 from keras_defer.errors import ShapeMismatchError
-from keras_defer.nn import _checks as _c
+from keras_defer import validation as _c
 
 __all__ = ["RNN", "LSTM", "GRU"]
 

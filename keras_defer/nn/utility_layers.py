@@ -10,7 +10,7 @@ import math
 import keras
 
 from keras_defer.block import Block, HybridBlock
-from keras_defer.nn import _checks as _c
+from keras_defer import validation as _c
 
 __all__ = ["Flatten", "Dropout", "Lambda", "HybridLambda"]
 

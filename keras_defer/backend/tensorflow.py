@@ -1,5 +1,5 @@
-"""Everything TensorFlow-specific in keras_defer lives here (besides the eager fast
-path, ``fast_path.py``): ``hybridize()`` and the initializers' random draws.
+"""TensorFlow: ``hybridize()`` as ``tf.function``, cheap random draws for the
+initializers, and the eager fast path (``tf_fast_path``).
 
 ``hybridize()`` maps to ``tf.function``. One graph is traced per input signature
 and training mode (the ``training`` a child inherits from its parent's Keras call
@@ -24,9 +24,13 @@ from tensorflow.python.ops import gen_array_ops as _array_ops
 from tensorflow.python.ops import gen_math_ops as _math_ops
 from tensorflow.python.ops import gen_stateless_random_ops as _stateless_ops
 
-from keras_defer.hybrid import PLAIN, compiled_mode, compiled_scope
+from keras_defer.backend.common import (  # noqa: F401  (the same on TensorFlow)
+    PLAIN, compiled_mode, compiled_scope, concrete_scope, device_name, module_call, snapshot,
+)
+from keras_defer.backend.tf_fast_path import fast_call  # noqa: F401
 
 
+# -- hybridize -------------------------------------------------------------------------
 def _feature_dims(shape):
     dims = shape.as_list() if hasattr(shape, "as_list") else list(shape)
     return tuple(dims[1:])
@@ -66,7 +70,7 @@ def compile_call(block, static_alloc=False, static_shape=False, jit_compile=None
     return compiled
 
 
-# -- initial values ----------------------------------------------------------------
+# -- initial values --------------------------------------------------------------------
 # Draws are stateless ops seeded from TF's global seed and its per-op counter, the
 # pair ``tf.random.uniform`` would use: ``keras.utils.set_random_seed`` replays them,
 # and every call draws fresh numbers. The seed goes in as a tensor, so TF's eager
@@ -148,3 +152,13 @@ def zeros(shape, dtype):
     if tf.executing_eagerly() and int(np.prod(shape)) <= _SHARED_ZEROS_MAX:
         return _shared_zeros(shape, tf.as_dtype(dtype).name)
     return tf.zeros(shape, dtype=dtype)
+
+
+# -- the eager fast path's matmul, devices ---------------------------------------------
+def matmul_transposed(x, weight):
+    """``x @ weight.T`` as one MatMul op (no Transpose)."""
+    return tf.linalg.matmul(x, weight, transpose_b=True)
+
+
+def num_gpus():
+    return len(tf.config.list_logical_devices("GPU"))

@@ -1,25 +1,78 @@
-"""Argument checks shared by the layer constructors.
+"""Argument checks: one copy of each, shared by every constructor and API entry.
 
 Every check raises ``TypeError`` for a value of the wrong type and ``ValueError`` for
-a value of the right type but out of range, with a short message naming the block
-class, the argument, what was expected and what came. Constructors run them all
-before ``Block.__init__`` draws a name, so a refused construction consumes no name
-(``conv0`` stays free), changes no counter and registers no parameter.
+a value of the right type but out of range, with a short message naming the owner
+(a block class, a method), the argument, what was expected and what came. Layer
+constructors run them all before ``Block.__init__`` draws a name, so a refused
+construction consumes no name (``conv0`` stays free), changes no counter and
+registers no parameter.
+
+A leaf module: it imports no other keras_defer module at import time.
 """
 
 import math
 import numbers
+import re
 
 import keras
 import numpy as np
 
-from keras_defer import init as _init
-from keras_defer.nn.basic_layers import (  # noqa: F401  (re-exported)
-    _ACTIVATION_ALIASES, _GLUON_ACTIVATIONS, _check_bool, _check_int,
-)
+# Gluon's activation names that Keras spells differently, and Gluon's own names.
+ACTIVATION_ALIASES = {"softrelu": "softplus"}
+GLUON_ACTIVATIONS = ("relu", "sigmoid", "tanh", "softrelu", "softsign")
 
-check_int = _check_int
-check_bool = _check_bool
+
+def check_bool(owner, arg, value):
+    """``value`` must be a bool (Gluon flags such as ``force_reinit``): a string such
+    as 'False' would silently be true."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(
+            "%s: %s must be True or False, got %r of type %s"
+            % (owner, arg, value, type(value).__name__)
+        )
+    return bool(value)
+
+
+def check_int(owner, arg, value, minimum):
+    """An int (not a bool) >= ``minimum``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(
+            "%s: %s must be an int >= %d, got %r of type %s"
+            % (owner, arg, minimum, value, type(value).__name__)
+        )
+    if value < minimum:
+        raise ValueError(
+            "%s: %s must be an int >= %d, got %r" % (owner, arg, minimum, value)
+        )
+    return int(value)
+
+
+def check_select(owner, select):
+    """``collect_params``'s ``select``: a regular expression, compiled."""
+    if not isinstance(select, (str, re.Pattern)):
+        raise TypeError(
+            "%s.collect_params: select must be a regular expression (str), got %r"
+            % (owner, select)
+        )
+    try:
+        return re.compile(select)
+    except re.error as exc:
+        raise ValueError(
+            "%s.collect_params: select=%r is not a valid regular expression (%s); "
+            "e.g. '.*weight' selects every weight." % (owner, select, exc)
+        ) from None
+
+
+def check_layer_kwargs(owner, kwargs, accepted):
+    """A block takes its own (Gluon's) arguments plus the Keras layer ones in
+    ``accepted``; anything else is refused, naming all of them."""
+    unknown = sorted(set(kwargs) - accepted)
+    if unknown:
+        raise TypeError(
+            "%s got unknown argument(s) %s. It takes its own (Gluon's) arguments plus "
+            "Keras layer ones: %s." % (owner, ", ".join(
+                "%s=%r" % (k, kwargs[k]) for k in unknown), ", ".join(sorted(accepted)))
+        )
 
 
 def _is_int(value):
@@ -96,11 +149,11 @@ def check_activation(block, activation):
         raise TypeError("%s: activation must be a name such as 'relu' or None, got %r of "
                         "type %s" % (block, activation, type(activation).__name__))
     try:
-        keras.activations.get(_ACTIVATION_ALIASES.get(activation, activation))
+        keras.activations.get(ACTIVATION_ALIASES.get(activation, activation))
     except (ValueError, TypeError):
         raise ValueError("%s: activation must be a known name (Gluon's %s, or any Keras "
                          "activation), got %r"
-                         % (block, ", ".join(_GLUON_ACTIVATIONS), activation)) from None
+                         % (block, ", ".join(GLUON_ACTIVATIONS), activation)) from None
     return activation
 
 
@@ -108,6 +161,8 @@ def check_initializer(block, arg, value):
     """None, or anything ``keras_defer.init.create`` accepts; the error keeps its type."""
     if value is None:
         return None
+    from keras_defer import init as _init  # not at import: init is not a leaf
+
     try:
         _init.create(value)
     except (TypeError, ValueError) as error:

@@ -1,0 +1,94 @@
+"""JAX: ``hybridize()`` as ``jax.jit``, and a first pass that stays concrete inside
+Keras's symbolic traces.
+
+A compiled call is a pure function of the block's variable values and its inputs
+(a Keras ``StatelessScope``, as in ``Layer.stateless_call``), traced once per
+training mode (``compiled_mode``), which is read from the call context while
+tracing, as on TensorFlow (``backend.tensorflow``). What the call changes in
+non-trainable state (BatchNorm's running statistics, Dropout's seed) comes back as
+values and is assigned to the variables, or recorded by an enclosing stateless scope
+(Keras's JAX trainer). Inputs of a new shape are traced again by JAX itself; a wrong
+shape raises keras_defer's own error while tracing. The first pass always runs
+eagerly.
+"""
+
+import contextlib
+
+import jax
+import jax.numpy as jnp
+import keras
+
+from keras_defer import keras_compat
+from keras_defer.backend.common import (  # noqa: F401  (the same on JAX)
+    PLAIN, compiled_mode, compiled_scope, device_name, fast_call, matmul_transposed,
+    module_call, random_draw, snapshot, split_into, zeros,
+)
+
+_TRACING_SCOPES = ("stateless_scope", "symbolic_scope")
+
+
+def compile_call(block, **_):
+    """A jitted version of ``block``'s call; the first pass must already be done."""
+    call = block._keras_call
+
+    def pure(trainable, non_trainable, args, training):
+        del training  # read from the call context while tracing; static: one trace each
+        # Keras's stateless_call, but through Layer.__call__ (as on TensorFlow), which
+        # resolves ``training`` from the call context; stateless_call runs call()
+        # directly. Runs while tracing only: children are traced into this function
+        # instead of calling their own compiled versions.
+        state = block.non_trainable_variables
+        mapping = list(zip(block.trainable_variables, trainable)) + list(zip(state, non_trainable))
+        with keras.StatelessScope(state_mapping=mapping) as scope, compiled_scope():
+            out = call(*args)
+        updated = [scope.get_current_value(v) for v in state]
+        return out, [old if new is None else new for old, new in zip(non_trainable, updated)]
+
+    function = jax.jit(pure, static_argnums=3)
+
+    def compiled(*args, **kwargs):
+        training = compiled_mode(args, kwargs)
+        if training is PLAIN or keras_compat.in_symbolic_scope():
+            return call(*args, **kwargs)
+        trainable = block.trainable_variables
+        non_trainable = block.non_trainable_variables
+        out, updated = function([v.value for v in trainable],
+                                [v.value for v in non_trainable], args, training)
+        for variable, value in zip(non_trainable, updated):
+            if value is not variable.value:
+                variable.assign(value)
+        return out
+
+    return compiled
+
+
+@contextlib.contextmanager
+def concrete_scope():
+    """``with concrete_scope():`` computes with concrete values and changes real state,
+    even when the first pass runs inside a symbolic trace.
+
+    Keras builds a model for ``fit``/``evaluate``/``predict`` with
+    ``backend.compute_output_spec``, which on JAX runs the model inside
+    ``jax.eval_shape`` and a Keras ``StatelessScope``: there, unseeded random ops
+    refuse to run, operations yield tracers, variables cannot be created from a
+    value, and assignments (the global seed generator's too) are only recorded.
+    Gluon's first pass initializes parameters right there, once, so this scope steps
+    out of both: the stateless (and symbolic) scope is suspended and
+    ``jax.ensure_compile_time_eval()`` makes operations on concrete inputs run
+    eagerly. Initial values are then real arrays drawn from the global seed
+    generator in forward order, exactly as in an eager first pass, and the variable
+    the trace reads is already initialized (a constant in the trace).
+    """
+    if not keras_compat.scopes_active(_TRACING_SCOPES) and not _tracing():
+        yield
+        return
+    with keras_compat.suspended_scopes(_TRACING_SCOPES), jax.ensure_compile_time_eval():
+        yield
+
+
+def _tracing():
+    return isinstance(jnp.zeros(()), jax.core.Tracer)
+
+
+def num_gpus():
+    return len([d for d in jax.devices() if d.platform == "gpu"])
