@@ -15,6 +15,7 @@ working.
 
 import functools
 import warnings
+import weakref
 from collections import OrderedDict, namedtuple
 
 import keras
@@ -42,6 +43,15 @@ PendingInit = namedtuple("PendingInit", ["init", "ctx", "default_init", "data"])
 and a value from ``set_data`` to use instead (or None)."""
 
 _GRAD_REQS = ("write", "add", "null")
+
+_with_variables = weakref.WeakSet()
+"""Every live Parameter that holds a variable: what ``autograd`` may differentiate."""
+
+
+def parameters_with_variables():
+    """The live Parameters that have held a Keras variable (``autograd`` asks which of
+    them a recorded computation read); check ``variable``, which may be gone since."""
+    return list(_with_variables)
 
 
 def _initial_values(items):
@@ -295,6 +305,7 @@ class Parameter:
         else:
             if self.variable is not None:
                 keras_compat.untrack_variable(self._owners, self.variable)
+            _with_variables.add(self)
             self.variable = variables.create_variable(
                 self._owners, self._name, value, self._shape, self._keras_dtype,
                 trainable=self._grad_req != "null", device=ctx[0].keras_device,
@@ -336,6 +347,17 @@ class Parameter:
 
     def zero_grad(self):
         self._grad = None  # reads as zeros on next use
+
+    def _write_grad(self, grad):
+        """Take ``grad`` (a backend tensor of this parameter's shape, from
+        ``autograd``) as MXNet's ``grad_req`` says: 'write' replaces the buffer,
+        'add' accumulates into it until ``zero_grad()``, 'null' ignores it."""
+        if self._grad_req == "null" or self.variable is None:
+            return
+        grad = keras.ops.cast(grad, self._keras_dtype)
+        if self._grad_req == "add" and self._grad is not None:
+            grad = keras.ops.add(self._grad, grad)
+        self._grad = grad
 
     def list_ctx(self):
         if self.variable is None:

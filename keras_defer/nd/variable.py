@@ -1,0 +1,44 @@
+"""An NDArray whose data is a ``keras.Variable``: what ``Parameter.data()`` returns.
+
+Reads see the variable's current value; every write (``w[:] = 0``, ``w -= lr * g``,
+``w[0, 1] = 3``, ``nd.elemwise_add(a, b, out=w)``) assigns the new value to the
+variable, so Keras layers, optimizers and saved models see it at once, as Gluon code
+writing into ``param.data()`` expects. Views of it (``w[0]``, ``w.reshape(...)``) write
+through as well.
+
+On PyTorch a variable is assigned in place (``copy_``): an array computed from ``w``
+by an op that PyTorch answers with a view of the same storage (``nd.transpose(w)``)
+follows later assignments to ``w``.
+"""
+
+from keras_defer.nd import _backend
+from keras_defer.nd.ndarray import NDArray
+
+__all__ = ["VariableNDArray"]
+
+
+class VariableNDArray(NDArray):
+    """``NDArray`` reading from and writing to ``variable`` (a ``keras.Variable``)."""
+
+    __slots__ = ("_variable",)
+
+    def __init__(self, variable):
+        self._variable = variable
+        self._grad = None
+        self._grad_req = "null"
+
+    @property
+    def variable(self):
+        return self._variable
+
+    @property
+    def shape(self):
+        return tuple(self._variable.shape)  # without reading the value
+
+    @property
+    def _data(self):
+        return _backend.read_variable(self._variable)
+
+    @_data.setter
+    def _data(self, tensor):
+        self._variable.assign(tensor)
