@@ -111,6 +111,48 @@ def eager_forward(cfg, sides):
                % (values["keras"] / values["keras_defer"]))
 
 
+def ndarray_forward(cfg, sides):
+    """The same forward called as an MXNet user calls it, with an NDArray (which it
+    returns), against the same net called with a tensor (the eager_forward row)."""
+    from keras_defer import nd
+
+    x = tf.random.uniform((2, 20))
+    x_nd = nd.array(x)
+    net = kd_mlp(CHAPTER)
+    net.initialize()
+    net(x)
+    t = timing.per_call({"keras_defer": lambda: net(x_nd), "tensor": lambda: net(x)},
+                        cfg["calls"], cfg["reps"])
+    values = {"keras_defer": t["keras_defer"] * 1e6, "keras_defer_tensor": t["tensor"] * 1e6,
+              "mxnet": _us(sides, "mxnet", "chapter_forward")}
+    return row("ndarray_forward", "chapter MLP forward with an NDArray input", "us/call",
+               values, ("keras_defer", "keras_defer_tensor"), "<=", 1.1,
+               "ratio: NDArray input / tensor input (%.1f us) on the same keras_defer net"
+               % values["keras_defer_tensor"])
+
+
+def ndarray_ops(cfg, sides):
+    """One elementwise op and one ``dot`` through NDArray (``a + b``, ``nd.dot``)
+    against the same ops on the raw backend tensors (``a + b``, ``tf.linalg.matmul``):
+    what wrapping costs per op. The ratio is the worse of the two."""
+    from keras_defer import nd
+
+    a, b = tf.random.uniform((64, 64)), tf.random.uniform((64, 64))
+    a_nd, b_nd = nd.array(a), nd.array(b)
+    t = timing.per_call({
+        "nd_add": lambda: a_nd + b_nd, "tf_add": lambda: a + b,
+        "nd_dot": lambda: nd.dot(a_nd, b_nd), "tf_dot": lambda: tf.linalg.matmul(a, b),
+    }, cfg["calls"], cfg["reps"])
+    add, dot = t["nd_add"] / t["tf_add"], t["nd_dot"] / t["tf_dot"]
+    worst = ("nd_add", "tf_add") if add >= dot else ("nd_dot", "tf_dot")
+    values = {"keras_defer": t[worst[0]] * 1e6, "tf": t[worst[1]] * 1e6}
+    return row("ndarray_ops", "one op through NDArray (64x64 add, dot; the worse ratio)",
+               "us/op", values, ("keras_defer", "tf"), "<=", 1.15,
+               "add %.1f us vs %.1f us raw (%.2fx); dot %.1f us vs %.1f us raw (%.2fx)"
+               % (t["nd_add"] * 1e6, t["tf_add"] * 1e6, add, t["nd_dot"] * 1e6,
+                  t["tf_dot"] * 1e6, dot))
+
+
 def hybridized_forward(cfg, sides):
     x = tf.random.uniform((2, 20))
     net = kd_mlp(CHAPTER, hybrid=True)
@@ -129,6 +171,43 @@ def hybridized_forward(cfg, sides):
     return row("hybridized_forward", "same, after hybridize() (HybridSequential; "
                "Keras and hand ops in tf.function)", "us/call",
                values, ("keras_defer", "tf"), "<=", 1.1)
+
+
+def autograd_step(cfg, sides):
+    """``record()`` + forward + ``backward()``, the gradients stored in the parameters,
+    against the same net's forward under a hand-written ``tf.GradientTape`` whose
+    gradients are only returned (the "hand TF" column), and a native Keras model
+    under a hand tape."""
+    from keras_defer import autograd, nd
+
+    x = tf.random.uniform((2, 20))
+    net = kd_mlp(CHAPTER)
+    net.initialize()
+    net(x)
+    knet = keras_mlp(CHAPTER)
+    knet(x)
+    x_nd = nd.array(x.numpy())  # as ported Gluon code does it
+
+    def kd():
+        with autograd.record():
+            y = net(x_nd)
+        y.backward()
+
+    def under_tape(forward):
+        def step():
+            with tf.GradientTape() as tape:
+                y = forward(x)
+            return tape.gradient(y, tape.watched_variables())
+        return step
+
+    t = timing.per_call({"keras_defer": kd, "keras": under_tape(knet), "tf": under_tape(net)},
+                        cfg["calls"], cfg["reps"])
+    values = {k: v * 1e6 for k, v in t.items()}
+    values["mxnet"] = _us(sides, "mxnet", "chapter_record_backward")
+    return row("autograd_step", "chapter MLP, autograd.record() + forward + backward()",
+               "us/step", values, ("keras_defer", "tf"), "<=", 1.2,
+               "hand TF here: the same keras_defer net under a hand tf.GradientTape; "
+               "native Keras: a Keras Sequential under one")
 
 
 def first_call(cfg, sides):
@@ -433,5 +512,7 @@ def _ms(sides, side, key):
     return None if v is None else v * 1e3
 
 
-FIGURES = [eager_forward, hybridized_forward, first_call, deep_first_call, depth_scaling,
-           large_mlp, lenet_fit, collect_and_initialize, peak_memory]
+FIGURES = [eager_forward, ndarray_forward, ndarray_ops, hybridized_forward, autograd_step,
+           first_call,
+           deep_first_call, depth_scaling, large_mlp, lenet_fit, collect_and_initialize,
+           peak_memory]

@@ -1,14 +1,19 @@
 """conformance: a hypothesis-driven kit that checks an implementation of MXNet Gluon's
-parameter semantics (deferred initialization) clause by clause.
+parameter semantics (deferred initialization), MXNet 1.x's NDArray and its autograd,
+clause by clause.
 
 Random architectures nest Sequential/HybridSequential containers around Dense layers and,
 in some families, a stem of convolutions (1-3D, transposed), pooling, normalization
 (BatchNorm, LayerNorm, InstanceNorm), Dropout, Activation, (Hybrid)Lambda and Flatten,
 or recurrent layers (RNN, LSTM, GRU) after an optional Embedding.
 
+Arrays of five dtypes are made, indexed, written, reshaped, reduced, compared and
+combined (group ndarray); random programs over attached arrays are recorded and
+differentiated (group autograd); numpy models predict both.
+
 `python -m conformance --impl keras_defer|mxnet` or `pytest --pyargs conformance`.
-The core (clauses, arch, model, strategies, checks, machine, runner) imports no
+The core (clauses, arch, the models, strategies, checks, machine, runner) imports no
 framework; adapters import theirs lazily.
 """
 
-__all__ = ["arch", "checks", "clauses", "model"]
+__all__ = ["arch", "autograd_model", "checks", "clauses", "model", "ndarray_model"]

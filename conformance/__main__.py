@@ -38,7 +38,7 @@ def parse(argv):
     p.add_argument("--max-examples", type=int, help="examples per clause group")
     p.add_argument("--steps", type=int, help="max state-machine steps per example")
     p.add_argument("--clauses", help="comma-separated clause ids or prefixes (DI-05,DI-07)")
-    p.add_argument("--groups", help="comma-separated clause groups (%s)" % ",".join(M.GROUP_RULES))
+    p.add_argument("--groups", help="comma-separated clause groups (%s)" % ",".join(M.GROUPS))
     p.add_argument("--expected-failures", help="file of clause ids/patterns expected to fail "
                    "(default: conformance/expected_failures/<impl>.txt)")
     p.add_argument("--report", help="write a JSON report here")
@@ -83,11 +83,15 @@ def main(argv=None):
     devices = args.device or adapter.devices()
     if args.groups:
         groups = [g.strip() for g in args.groups.split(",")]
+        unknown = [g for g in groups if g not in M.GROUPS]
+        if unknown:
+            raise SystemExit("unknown group(s): %s (known: %s)"
+                             % (", ".join(unknown), ", ".join(M.GROUPS)))
+        if not args.clauses:   # the clauses those groups' machines check
+            checked = set().union(*(M.clauses_checked_by(g) for g in groups))
+            wanted = [c for c in wanted if c in checked]
     else:
-        wanted_groups = {C.BY_ID[i].group for i in wanted}
-        own = {c.group for c in C.CLAUSES}  # 'blocks' has none: it serves every clause
-        groups = [g for g in M.GROUP_RULES if g in wanted_groups or g not in own] \
-            if args.clauses else None
+        groups = M.groups_for(wanted) if args.clauses else None
     hyp = runner.hypothesis_settings(args.profile, args.max_examples, args.steps)
     xfail_path = args.expected_failures or runner.default_expected_failures(adapter.name)
     expected = runner.read_expected_failures(xfail_path)
@@ -96,7 +100,7 @@ def main(argv=None):
         progress("conformance: %s on %s, profile %s, %d clauses"
                  % (impl, ", ".join(devices), args.profile, len(wanted)))
     started = time.time()
-    verdicts = runner.run(adapter, wanted, devices, hyp, groups, progress)
+    verdicts = runner.run(adapter, wanted, devices, hyp, groups, progress, expected)
     elapsed = time.time() - started
     rows, bad = table(verdicts, wanted, devices, expected)
     print_table(rows)
@@ -105,7 +109,8 @@ def main(argv=None):
             print("\n%s on %s %s: %s" % (row["id"], row["device"],
                                           "FAILED" if row["result"] == "FAIL" else "(expected failure)",
                                           row["failure"]["message"]))
-            print("  shrunk example (paste and run):\n")
+            print("  %s example (paste and run):\n"
+                  % ("shrunk" if row["result"] == "FAIL" else "first"))
             print("    " + row["failure"]["script"].replace("\n", "\n    "))
     steps = sum(verdicts.steps.values())
     print("\n%s: %d clauses, %d passed, %d failed, %d expected failures, %d not exercised; "

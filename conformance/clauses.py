@@ -1,9 +1,12 @@
-"""The spec: Gluon 1.9.1's parameter semantics as numbered clauses.
+"""The spec: Gluon 1.9.1's parameter semantics, MXNet 1.x's NDArray and autograd, as
+numbered clauses.
 
 Each clause has an id, a group (the state machine that exercises it most), a one-line
 statement and where it comes from: a section of the chapter (shared/chapter/deferred-init.md,
-'4.3.x' as rendered) or Gluon 1.9.1's source.  The checks (conformance/checks/, one module
-per group) name these ids.
+'4.3.x' as rendered), MXNet 1.9.1's source, or 'observed in MXNet 1.9.1'.  DI-* are the
+parameter lifecycle (deferred initialization), ND-* the NDArray (group ndarray), AG-*
+autograd (group autograd).  The checks (conformance/checks/, one module per group) name
+these ids.
 """
 
 from dataclasses import dataclass
@@ -21,6 +24,9 @@ CH = "chapter 4.3"
 P = "Gluon 1.9.1 gluon/parameter.py"
 B = "Gluon 1.9.1 gluon/block.py"
 L = "Gluon 1.9.1 gluon/nn/basic_layers.py"
+ND = "MXNet 1.9.1 ndarray/ndarray.py"
+AG = "MXNet 1.9.1 autograd.py"
+SEEN = "observed in MXNet 1.9.1"
 
 CLAUSES = [
     Clause("DI-01", "lifecycle", "Parameters exist as soon as the net is built; unknown dimensions read 0 "
@@ -101,6 +107,71 @@ CLAUSES = [
            "before it; a contradicted BatchNorm/InstanceNorm shape fails after the failing block's earlier "
            "parameters took their inferred shapes (divergence 'atomic_first_pass': nothing changes).",
            B + " HybridBlock.forward, _infer_attrs"),
+    Clause("ND-01", "ndarray", "nd.array(list or numpy array, whatever its dtype) is float32 unless dtype= is "
+           "given; nd.zeros/ones/full(shape, dtype=) fill that shape, float32 by default.",
+           "MXNet 1.9.1 ndarray/utils.py array; " + ND + " array/zeros/ones/full (mx_real_t)"),
+    Clause("ND-02", "ndarray", "x.shape is a tuple, x.ndim, x.size; x.dtype is the numpy scalar type "
+           "(numpy.float32, not a dtype instance); x.context is the device it was made on.",
+           ND + " NDArray.shape/ndim/size/dtype/context"),
+    Clause("ND-03", "ndarray", "repr(x) and print(x) are '\\n' + str(x.asnumpy()) + '\\n<NDArray AxB @cpu(0)>', "
+           "byte for byte.", ND + " NDArray.__repr__"),
+    Clause("ND-04", "ndarray", "x[key] for ints and slices (steps 1, 2, -1, negative bounds, tuples): numpy's "
+           "values; an int drops its axis, and a result with no axis left has shape (1,) (x[1] of a vector, "
+           "x[i, j]), never ().", ND + " NDArray.__getitem__, _at, _get_nd_basic_indexing"),
+    Clause("ND-05", "ndarray", "x[:] and x[::1] (a slice of step 1 without bounds) are x itself, the same object.",
+           ND + " NDArray.__getitem__ (py_slice, step None or 1, no start or stop: return self)"),
+    Clause("ND-06", "ndarray", "x[i], x[a:b], contiguous basic selections and x.reshape() share memory with x "
+           "(a write to either shows in the other); non-contiguous selections (x[:, j], steps), astype() and "
+           "copy() are independent.",
+           ND + " NDArray._basic_indexing_slice_is_contiguous, _slice, _at, reshape"),
+    Clause("ND-07", "ndarray", "In-place writes keep the array object and write through to its views: "
+           "x[key] = scalar/NDArray/numpy (broadcast to the selection, cast to x's dtype), x[key] += s, "
+           "x += y (y broadcasting to x), y[:] = x + y.", ND + " NDArray.__setitem__, "
+           "_set_nd_basic_indexing, __iadd__/__isub__/__imul__"),
+    Clause("ND-08", "ndarray", "sum/mean/max/min/prod reduce the given axes (None: all; an int, negative too; "
+           "a tuple), keepdims keeps them as 1; with no axis left the result is (1,), never 0-d; "
+           "the dtype is kept.", "MXNet 1.9.1 src/operator/tensor/broadcast_reduce_op.h "
+           "ReduceAxesShapeImpl; " + SEEN),
+    Clause("ND-09", "ndarray", "==, !=, >, >=, <, <= with a scalar (either side) or a broadcastable NDArray "
+           "give 0/1 in the input's dtype, not booleans.", ND + " NDArray.__eq__.. (broadcast_equal..)"),
+    Clause("ND-10", "ndarray", "+, -, *, / with a scalar (either side) or an NDArray of the same dtype "
+           "broadcast as numpy does (fewer axes padded on the left, sides of 1 stretched); the result has "
+           "the array's dtype.", ND + " _ufunc_helper, NDArray.__add__.. (broadcast_add..)"),
+    Clause("ND-11", "ndarray", "x.reshape(codes): 0 copies a side, -1 infers one, -2 copies the rest, "
+           "-3 merges two, -4 a b splits one; the values keep row-major order.",
+           "MXNet 1.9.1 src/operator/tensor/matrix_op-inl.h InferReshapeShape; " + ND + " NDArray.reshape"),
+    Clause("ND-12", "ndarray", "x.astype(dtype) is a new array of that dtype (float to int truncates toward "
+           "zero); x.copy() a new array with x's values and dtype.", ND + " NDArray.astype/copy"),
+    Clause("ND-13", "ndarray", "An arithmetic operand that is a numpy array raises TypeError ('type ... not "
+           "supported') (divergence 'numpy_operands': keras_defer computes it as nd.array(operand, "
+           "dtype=x.dtype)).", ND + " _ufunc_helper (TypeError)"),
+    Clause("AG-01", "autograd", "x.attach_grad(grad_req='write'|'add'|'null') gives x.grad: zeros of x's shape "
+           "and dtype; attaching again zeroes it.", ND + " NDArray.attach_grad"),
+    Clause("AG-02", "autograd", "Under record(), y = f(x...) for sums, products, dot, exp, tanh, sigmoid, relu, "
+           "square, broadcasting and sum/mean (also over one axis); y.backward() gives each attached x "
+           "d(sum y)/dx (a non-scalar head's gradient is ones).", AG + " backward; " + ND + " NDArray.backward"),
+    Clause("AG-03", "autograd", "y.backward(head) gives each attached x the vector-Jacobian product with "
+           "head (the head gradient).", ND + " NDArray.backward(out_grad)"),
+    Clause("AG-04", "autograd", "grad_req='write' overwrites x.grad at every backward; 'add' adds to it "
+           "across backward calls; an attached array the head does not reach keeps its gradient.",
+           AG + " mark_variables; " + ND + " attach_grad; " + SEEN),
+    Clause("AG-05", "autograd", "A grad_req='null' array takes no gradient (x.grad stays zeros; MXNet 1.9.1 reads "
+           "None once a backward cleared it from the graph) and the others are unaffected; backward of a head "
+           "whose graph holds no 'write'/'add' array raises MXNetError (MXNet 1.9.1: 'no inputs ... require "
+           "gradient', or 'not in a computational graph' when nothing was recorded; either text is accepted).",
+           ND + " attach_grad; MXNet 1.9.1 src/imperative/imperative.cc Imperative::RecordOp/Backward"),
+    Clause("AG-06", "autograd", "Operations under pause() are not recorded: inside record() their results are "
+           "constants for backward.", AG + " pause"),
+    Clause("AG-07", "autograd", "autograd.grad(heads, variables) returns one gradient per variable, the "
+           "values backward would give, and leaves x.grad as it was.", AG + " grad"),
+    Clause("AG-08", "autograd", "backward() of a head computed outside record(), or a second backward() of the "
+           "same head, raises MXNetError (not in a computational graph).",
+           "MXNet 1.9.1 src/imperative/imperative.cc Imperative::Backward; " + SEEN),
+    Clause("AG-09", "autograd", "is_recording()/is_training(): False/False outside; record() True/True "
+           "(train_mode=False: True/False); pause() False/False (train_mode=True: False/True); train_mode()/"
+           "predict_mode() set training only; every scope restores both on exit (divergence 'no_recording': "
+           "on JAX record() raises MXNetError and changes nothing).",
+           AG + " record/pause/train_mode/predict_mode, _RecordingStateScope"),
 ]
 
 BY_ID = {c.id: c for c in CLAUSES}
@@ -114,7 +185,18 @@ ERROR_KINDS = {
                       "keras_defer ShapeMismatchError)",
     "not_copyable": "copy.deepcopy refused (Gluon: ValueError, a CachedOp's C pointers "
                     "cannot be pickled)",
+    "type_error": "TypeError: type <class 'numpy.ndarray'> not supported (an operand MXNet refuses)",
+    "not_in_graph": "MXNetError: Cannot differentiate node because it is not in a computational graph",
+    "no_inputs": "MXNetError: There are no inputs in computation graph that require gradient(s)",
+    "no_recording": "MXNetError: autograd.record() is not available (keras_defer on JAX)",
 }
+
+
+def default_clause(group):
+    """The clause a crash in `group`'s machine is charged to: its first clause (DI-01 for
+    the parameter groups and for 'blocks', which has none of its own)."""
+    own = [c.id for c in CLAUSES if c.group == group]
+    return own[0] if own and not own[0].startswith("DI-") else "DI-01"
 
 
 def select(spec):

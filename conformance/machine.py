@@ -4,14 +4,20 @@
 run (runner.Run: the adapter, the device, the selected clauses, the tallies).  The
 machine only draws moves; what a move does and which clause each comparison verifies
 live in `conformance.checks`, one module per clause group, on the example's trial
-(checks.common.Trial).
+(checks.common.Trial; Arrays and Graphs for the ndarray and autograd groups).
+
+The parameter groups (GROUP_RULES) share one machine of net moves; the ndarray and
+autograd groups (ARRAY_MACHINES) have their own.  GROUPS lists them all, in run order.
 """
 
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from conformance import checks, strategies
+from conformance import array_strategies, checks, strategies
+from conformance import clauses as C
+from conformance.checks.autograd import Graphs
 from conformance.checks.common import Trial, guarded
+from conformance.checks.ndarray import Arrays
 
 # Which moves each group's machine makes (build, initialize, forward, read are always on).
 GROUP_RULES = {
@@ -124,9 +130,165 @@ class ConformanceMachine(RuleBasedStateMachine):
         self.trial.finish()
 
 
+class NDArrayMachine(RuleBasedStateMachine):
+    """Arrays made, indexed, written, reshaped, reduced, compared, combined, cast."""
+    run = None
+
+    def __init__(self):
+        super().__init__()
+        self.trial = Arrays(self.run)
+
+    @initialize(data=st.data())
+    @guarded
+    def first_array(self, data):
+        checks.ndarray.create(self.trial, data)
+
+    @rule(data=st.data())
+    @guarded
+    def create(self, data):
+        checks.ndarray.create(self.trial, data)
+
+    @rule(data=st.data())
+    @guarded
+    def index(self, data):
+        checks.ndarray.index(self.trial, data)
+
+    index_again = index   # views are what later writes test: make them often
+
+    @rule(data=st.data())
+    @guarded
+    def write(self, data):
+        checks.ndarray.write(self.trial, data)
+
+    @rule(data=st.data())
+    @guarded
+    def augment(self, data):
+        checks.ndarray.augment(self.trial, data)
+
+    @rule(data=st.data())
+    @guarded
+    def reshape(self, data):
+        checks.ndarray.reshape(self.trial, data)
+
+    @rule(data=st.data())
+    @guarded
+    def reduce(self, data):
+        checks.ndarray.reduce(self.trial, data)
+
+    @rule(data=st.data())
+    @guarded
+    def compare(self, data):
+        checks.ndarray.compare_move(self.trial, data)
+
+    @rule(data=st.data())
+    @guarded
+    def arith(self, data):
+        checks.ndarray.arith(self.trial, data)
+
+    @rule(data=st.data())
+    @guarded
+    def astype_or_copy(self, data):
+        checks.ndarray.astype_or_copy(self.trial, data)
+
+    @rule(data=st.data())
+    @guarded
+    def numpy_operand(self, data):
+        checks.ndarray.numpy_operand(self.trial, data)
+
+    @invariant()
+    @guarded
+    def matches_model(self):
+        if self.trial.names:
+            checks.ndarray.after_move(self.trial)
+
+    def teardown(self):
+        self.trial.finish()
+
+
+class AutogradMachine(RuleBasedStateMachine):
+    """Variables attached, programs recorded and differentiated, scopes nested."""
+    run = None
+
+    def __init__(self):
+        super().__init__()
+        self.trial = None
+
+    @initialize(sides=array_strategies.dims(), data=st.data())
+    def first_variable(self, sides, data):
+        self.trial = Graphs(self.run, sides)
+        self._first(data)
+
+    @guarded
+    def _first(self, data):
+        checks.autograd.attach(self.trial, data)
+
+    @rule(data=st.data())
+    @guarded
+    def attach(self, data):
+        checks.autograd.attach(self.trial, data)
+
+    @rule(data=st.data())
+    @guarded
+    def backward(self, data):
+        checks.autograd.backward(self.trial, data)
+
+    backward_again = backward   # the subject of most clauses: twice as likely
+
+    @rule(data=st.data())
+    @guarded
+    def gradients(self, data):
+        checks.autograd.gradients(self.trial, data)
+
+    @rule(data=st.data())
+    @guarded
+    def not_in_graph(self, data):
+        checks.autograd.not_in_graph(self.trial, data)
+
+    @rule(data=st.data())
+    @guarded
+    def switches(self, data):
+        checks.autograd.switches(self.trial, data)
+
+    @invariant()
+    def matches_model(self):
+        if self.trial is not None:
+            self._after()
+
+    @guarded
+    def _after(self):
+        checks.autograd.after_move(self.trial)
+
+    def teardown(self):
+        if self.trial is not None:
+            self.trial.finish()
+
+
+# Groups with machines of their own: arrays, not nets.
+ARRAY_MACHINES = {"ndarray": NDArrayMachine, "autograd": AutogradMachine}
+GROUPS = list(GROUP_RULES) + list(ARRAY_MACHINES)
+
+
+def clauses_checked_by(group):
+    """The clause ids `group`'s machine checks: every DI clause for a parameter group
+    (each move's checks run in every one), its own clauses for an array group."""
+    if group in ARRAY_MACHINES:
+        return {c.id for c in C.CLAUSES if c.group == group}
+    return {c.id for c in C.CLAUSES if c.id.startswith("DI-")}
+
+
+def groups_for(clause_ids):
+    """The groups to run for a selection of clauses: a parameter group for its own DI
+    clauses ('blocks', which has none, for any DI clause), an array group for its own."""
+    wanted = {C.BY_ID[c].group for c in clause_ids}
+    any_di = any(c.startswith("DI-") for c in clause_ids)
+    return [g for g in GROUPS if g in wanted or (g == "blocks" and any_di)]
+
+
 def make_machine(group, run):
-    """The machine class of `group` for `run`; it builds nets drawn from the group's
-    designs when it has its own (a first one, and later new ones)."""
+    """The machine class of `group` for `run`; a parameter group's builds nets drawn from
+    the group's designs when it has its own (a first one, and later new ones)."""
+    if group in ARRAY_MACHINES:
+        return type("Conformance_%s" % group, (ARRAY_MACHINES[group],), {"run": run})
     attrs = {"run": run, "group": group, "moves": frozenset(GROUP_RULES[group])}
     designs = DESIGNS.get(group)
     if designs is not None:

@@ -38,6 +38,13 @@ DIVERGENCES = {
                          "CachedOp holds C pointers: deepcopy raises until hybridize() again).",
     "batchnorm_checks_shapes": "A BatchNorm whose initialized parameters contradict the input's "
                                "channels raises a shape mismatch (Gluon's runs on, silently).",
+    # NDArray and autograd (conformance/ndarray_model.py, autograd_model.py)
+    "numpy_operands": "A numpy array operand of +, -, *, / is taken as nd.array(operand, "
+                      "dtype=x.dtype) (MXNet raises TypeError).",
+    "jax_32bit": "float64/int64 arrays are stored as float32/int32 (Keras on JAX without "
+                 "jax_enable_x64).",
+    "no_recording": "autograd.record() raises MXNetError, naming what to use instead (Keras on "
+                    "JAX records no operations).",
 }
 
 UNIFORM = "uniform"  # the value token of Gluon's default initializer: random, not checked

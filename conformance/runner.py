@@ -13,6 +13,10 @@ from conformance import clauses as C
 from conformance import machine as M
 from conformance.checks.common import ClauseFailure
 
+# Groups whose steps are cheap (arrays, not nets) run this many times the profile's
+# examples: the same order of time as a parameter group, a wider spread of inputs.
+EXAMPLE_SCALE = {"ndarray": 4, "autograd": 4}
+
 # Seconds hypothesis may spend shrinking one failure (its internal default is 300).
 SHRINK_SECONDS = {"ci": 20, "dev": 60, "thorough": 300}
 
@@ -77,15 +81,25 @@ def is_expected(clause, patterns):
 
 
 class Run:
-    """One run of a group's machine: what it tests, and what its examples saw."""
+    """One run of a group's machine: what it tests, and what its examples saw.
 
-    def __init__(self, adapter, device="cpu(0)", enabled=None):
+    A clause listed as an expected failure is checked like any other, but its first
+    failure is only recorded (`known_failures`, the example's script unshrunk) and ends
+    that example's checking: a known bug costs neither shrinking nor a re-run."""
+
+    def __init__(self, adapter, device="cpu(0)", enabled=None, expected=()):
         self.adapter = adapter
         self.device = device
         self.enabled = set(enabled) if enabled is not None else None
+        self.expected = list(expected)
+        self.known_failures = {}   # clause -> (message, script)
         self.examples = {}      # clause -> examples that exercised it
         self.steps = 0
         self.last_failure = None
+        self.script = []        # the script of the example running now (for a crash)
+
+    def expects_failure(self, clause):
+        return is_expected(clause, self.expected)
 
 
 class Verdicts:
@@ -99,17 +113,20 @@ class Verdicts:
 
 
 def run_group(adapter, group, device, wanted, hyp_settings, verdicts, progress=None,
-              rerun=True):
+              rerun=True, expected=()):
     """Run one group's machine until every wanted clause has a verdict (rerun=False:
-    stop at the first failure)."""
+    stop at the first failure); `expected`: clause patterns expected to fail."""
     started = time.time()
+    scale = EXAMPLE_SCALE.get(group, 1)
+    if scale != 1:
+        hyp_settings = settings(hyp_settings, max_examples=hyp_settings.max_examples * scale)
     disabled = set()
     candidates = set(wanted)
     for _ in range(len(C.CLAUSES)):
         enabled = candidates - disabled
         if not enabled:
             break
-        run = Run(adapter, device, enabled)
+        run = Run(adapter, device, enabled, expected)
         failure = None
         try:
             run_state_machine_as_test(M.make_machine(group, run), settings=hyp_settings)
@@ -117,14 +134,18 @@ def run_group(adapter, group, device, wanted, hyp_settings, verdicts, progress=N
             failure = (exc.clause, exc.message, exc.script)
         except Flaky as exc:
             last = run.last_failure
-            failure = (last[0] if last else "DI-01", "flaky: %s" % exc, last[2] if last else "")
-        except Exception as exc:  # noqa: BLE001 - a crash is a failure of the move's clause
+            failure = (last[0] if last else C.default_clause(group), "flaky: %s" % exc,
+                       last[2] if last else "")
+        except Exception as exc:  # noqa: BLE001 - a crash is a failure of the group's clause
             last = run.last_failure
-            script = last[2] if last else ""
-            failure = ("DI-01", "%s: %s" % (type(exc).__name__, exc), script)
+            script = last[2] if last else "\n".join(
+                run.script + ["# crashed: %s: %s" % (type(exc).__name__, exc)])
+            failure = (C.default_clause(group), "%s: %s" % (type(exc).__name__, exc), script)
         for clause, n in run.examples.items():
             key = (clause, device)
             verdicts.examples[key] = verdicts.examples.get(key, 0) + n
+        for clause, known in run.known_failures.items():
+            verdicts.failures.setdefault((clause, device), known)
         verdicts.steps[(group, device)] = verdicts.steps.get((group, device), 0) + run.steps
         if failure is None:
             break
@@ -138,14 +159,15 @@ def run_group(adapter, group, device, wanted, hyp_settings, verdicts, progress=N
     verdicts.seconds[(group, device)] = time.time() - started
 
 
-def run(adapter, wanted, devices, hyp_settings, groups=None, progress=None):
+def run(adapter, wanted, devices, hyp_settings, groups=None, progress=None, expected=()):
     verdicts = Verdicts()
-    groups = groups or list(M.GROUP_RULES)
+    groups = groups or list(M.GROUPS)
     for device in devices:
         for i, group in enumerate(groups):
             if progress:
                 progress("[%s] group %d/%d %-10s ..." % (device, i + 1, len(groups), group))
-            run_group(adapter, group, device, wanted, hyp_settings, verdicts, progress)
+            run_group(adapter, group, device, wanted, hyp_settings, verdicts, progress,
+                      expected=expected)
             if progress:
                 progress("[%s]   %-10s %5.1f s, %d steps" % (
                     device, group, verdicts.seconds[(group, device)],

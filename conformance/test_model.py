@@ -1,7 +1,13 @@
-"""The reference model reproduces the chapter's printed outputs (no framework needed)."""
+"""The reference models reproduce the chapter's printed outputs and what MXNet 1.9.1
+was observed to do (no framework needed)."""
+
+import numpy as np
+import pytest
 
 from conformance import arch as A
-from conformance.model import World
+from conformance import ndarray_model as NM
+from conformance.autograd_model import AutogradModel, Program, Statement, Switches
+from conformance.model import ModelError, World
 
 MLP = A.Sequential(children=(A.Dense(256, activation="relu"), A.Dense(10)))
 MLP_IN_UNITS = A.Sequential(children=(A.Dense(256, activation="relu", in_units=20),
@@ -234,3 +240,223 @@ def test_an_initialized_batchnorm_of_the_wrong_size_runs_on_in_gluon():
         assert gluon.forward(wrong).error == gluon_error
         assert kd.forward(wrong).error == "shape_mismatch"
         assert gluon.forward(shape).error is None
+
+
+# -- NDArray (conformance/ndarray_model.py) ------------------------------------------------
+# Each expectation below was observed in MXNet 1.9.1 (a fresh process).
+
+@pytest.mark.parametrize("shape, codes, reverse, want", [
+    ((2, 3, 4), (0, -1), False, (2, 12)),
+    ((2, 3, 4), (-2,), False, (2, 3, 4)),
+    ((2, 3, 4), (-3, 0), False, (6, 4)),
+    ((2, 3, 4), (0, -3), False, (2, 12)),
+    ((6, 4), (-4, 2, 3, 0), False, (2, 3, 4)),
+    ((6, 4), (-4, -1, 3, -2), False, (2, 3, 4)),
+    ((2, 3, 4), (4, 0, -1), False, (4, 3, 2)),
+    ((2, 3, 4), (-1,), False, (24,)),
+    ((2, 3, 4), (2, -2), False, (2, 3, 4)),
+    ((2, 3, 4, 5), (-3, -3), False, (6, 20)),
+    ((2, 3, 4), (0, -4, -1, 1, 0), False, (2, 3, 1, 4)),
+    ((1, 3, 2), (-3, -4, 1, 2), False, (3, 1, 2)),
+    ((1, 3, 2), (-4, 1, 1, 0, 0), False, (1, 1, 3, 2)),
+    ((2, 3, 4), (-1, 0), True, (6, 4)),
+])
+def test_reshape_codes(shape, codes, reverse, want):
+    assert NM.reshape_target(shape, codes, reverse) == want
+
+
+@pytest.mark.parametrize("shape, codes", [
+    ((1, 6), (-4, 1, -1, -3)),        # -3 with one input side left
+    ((1, 3, 2), (-4, 1, 1, -1, 0)),   # a -1 after a -4: MXNet infers at the code's index
+])
+def test_reshape_codes_mxnet_refuses(shape, codes):
+    with pytest.raises(ModelError):
+        NM.reshape_target(shape, codes)
+
+
+@pytest.mark.parametrize("key, kind, shape", [
+    (1, "view", (3,)),
+    ((1,), "view", (3,)),
+    ((0, -1), "view", (1,)),
+    ((-1, slice(0, 2)), "view", (2,)),
+    ((slice(None), 1), "copy", (2,)),
+    (slice(None, None, 2), "view", (1, 3)),     # one row: contiguous
+    (slice(None, None, -1), "copy", (2, 3)),
+    ((slice(1, 3), slice(None, None, -1)), "copy", (1, 3)),
+    (slice(-2, None), "view", (2, 3)),
+    (slice(None), "self", (2, 3)),
+    (slice(None, None, 1), "self", (2, 3)),
+])
+def test_basic_indexing_shapes_and_views(key, kind, shape):
+    assert NM.basic_index((2, 3), key) == (kind, shape)
+
+
+def test_an_integer_index_of_a_vector_and_a_full_integer_key_give_shape_1():
+    model = NM.ArrayModel()
+    v = model.array([1, 2, 3])
+    assert model.getitem(v, 1).shape == (1,)
+    x = model.array([[1, 2, 3], [4, 5, 6]])
+    assert model.getitem(x, (1, 1)).shape == (1,)
+    assert model.getitem(x, (1, 1)).values().tolist() == [5.0]
+
+
+def test_views_write_through_and_copies_do_not():
+    model = NM.ArrayModel()
+    x = model.array([[1, 2, 3], [4, 5, 6]])
+    row, column = model.getitem(x, 0), model.getitem(x, (slice(None), 1))
+    model.setitem(row, slice(None), 9)
+    assert x.values().tolist() == [[9, 9, 9], [4, 5, 6]]
+    model.setitem(column, slice(None), 0)
+    assert x.values().tolist() == [[9, 9, 9], [4, 5, 6]]
+    model.setitem(model.reshape(x, (3, 2)), slice(None), 1)
+    assert x.values().tolist() == [[1, 1, 1], [1, 1, 1]]
+    part = model.getitem(x, slice(0, 1))
+    model.augmented(part, "+", 5)
+    assert x.values().tolist() == [[6, 6, 6], [1, 1, 1]]
+    twin = model.astype(x, "int32")
+    model.setitem(twin, slice(None), 0)
+    assert x.values().tolist() == [[6, 6, 6], [1, 1, 1]]
+
+
+def test_setitem_broadcasts_to_the_selection_without_its_integer_axes():
+    model = NM.ArrayModel()
+    z = model.full((2, 3), 0)
+    model.setitem(z, 1, model.array([7, 8, 9]))
+    model.setitem(z, (1, 2), model.array([5]))
+    model.setitem(z, (slice(None), 1), model.array([3, 4]))
+    assert z.values().tolist() == [[0, 3, 0], [7, 4, 5]]
+    with pytest.raises(ModelError):
+        model.setitem(z, (slice(None), 1), model.array([[3], [4]]))
+
+
+def test_printing():
+    model = NM.ArrayModel()
+    assert model.repr(model.array([[1, 2, 3], [4, 5, 6]])) == \
+        "\n[[1. 2. 3.]\n [4. 5. 6.]]\n<NDArray 2x3 @cpu(0)>"
+    assert model.repr(model.array([[1, 2], [3, 4]], "int32")) == \
+        "\n[[1 2]\n [3 4]]\n<NDArray 2x2 @cpu(0)>"
+    assert model.repr(model.array([1.5, -2.25])) == "\n[ 1.5  -2.25]\n<NDArray 2 @cpu(0)>"
+    assert model.repr(model.array([[[1]]])) == "\n[[[1.]]]\n<NDArray 1x1x1 @cpu(0)>"
+
+
+def test_dtypes_reductions_and_comparisons():
+    model = NM.ArrayModel()
+    assert model.array(np.array([1, 2], dtype="int64")).dtype == "float32"
+    assert model.array([1, 2], "int64").dtype == "int64"
+    x = model.array([[1, 2, 3], [4, 5, 6]])
+    assert model.reduce(x, "sum").shape == (1,)
+    assert model.reduce(x, "sum", axis=(0, 1)).shape == (1,)
+    assert model.reduce(x, "sum", axis=1, keepdims=True).shape == (2, 1)
+    assert model.reduce(x, "max", axis=-1).shape == (2,)
+    assert model.reduce(x, "mean", axis=(0, 1), keepdims=True).shape == (1, 1)
+    xi = model.array([[1, 2], [3, 4]], "int32")
+    assert model.reduce(xi, "sum").values().tolist() == [10]
+    assert model.reduce(xi, "sum").dtype == "int32"
+    eq = model.compare(x, ">=", model.array([2, 2, 2]))
+    assert eq.dtype == "float32" and eq.values().tolist() == [[0, 1, 1], [1, 1, 1]]
+    assert model.compare(x, ">", 2, reflected=True).values().tolist() == [[1, 0, 0], [0, 0, 0]]
+    assert model.compare(model.array([1, 2], "int64"), "==", 2).dtype == "int64"
+    assert model.arith(x, "+", model.array([10, 20, 30])).values().tolist() == \
+        [[11, 22, 33], [14, 25, 36]]
+    assert model.arith(x, "-", 1, reflected=True).values().tolist() == \
+        [[0, -1, -2], [-3, -4, -5]]
+    with pytest.raises(ModelError):
+        model.arith(xi, "+", model.array([1, 2]))   # no type promotion: MXNetError
+
+
+def test_numpy_operands_and_32_bit_jax_are_divergences():
+    operand = np.ones((2, 3))
+    x = [[1, 2, 3], [4, 5, 6]]
+    mxnet, kd = NM.ArrayModel(), NM.ArrayModel(["numpy_operands"])
+    with pytest.raises(ModelError) as caught:
+        mxnet.arith(mxnet.array(x), "+", operand)
+    assert caught.value.kind == "type_error"
+    assert kd.arith(kd.array(x), "+", operand).values().tolist() == [[2, 3, 4], [5, 6, 7]]
+    jax = NM.ArrayModel(["jax_32bit"])
+    assert jax.array([1], "float64").dtype == "float32"
+    assert jax.full((1,), 1, "int64").dtype == "int32"
+
+
+# -- autograd (conformance/autograd_model.py) -------------------------------------------
+def _program(*statements, constants=()):
+    return Program(tuple(Statement(*s) if isinstance(s, tuple) else s for s in statements),
+                   tuple(constants))
+
+
+def test_gradients_heads_and_accumulation():
+    model = AutogradModel()
+    model.attach("x0", [[1, 2], [3, 4]], "write")
+    square = _program(("t0", "multiply", ("x0", "x0")))
+    assert model.backward(square).grads["x0"].tolist() == [[2, 4], [6, 8]]
+    assert model.backward(square, np.array([[1, 0], [2, 3]])).grads["x0"].tolist() == \
+        [[2, 0], [12, 24]]
+    assert model.variables["x0"].grad.tolist() == [[2, 0], [12, 24]]   # 'write'
+    model.attach("x1", [1, 2, 3], "add")
+    cubes = _program(("t0", "multiply", ("x1", "x1")), ("t1", "sum", ("t0",)))
+    for k in (1, 2, 3):
+        model.backward(cubes)
+        assert model.variables["x1"].grad.tolist() == [2 * k, 4 * k, 6 * k]
+    assert model.variables["x0"].grad.tolist() == [[2, 0], [12, 24]]   # not reached: kept
+
+
+def test_dot_and_broadcast_gradients():
+    model = AutogradModel()
+    model.attach("x0", [[1, 2], [3, 4]], "write")
+    model.attach("x1", [[1], [2]], "write")
+    out = model.backward(_program(("t0", "dot", ("x0", "x1"))))
+    assert out.grads["x0"].tolist() == [[1, 2], [1, 2]]
+    assert out.grads["x1"].tolist() == [[4], [6]]
+    model.attach("x2", [1, 2, 3], "write")
+    model.attach("x3", [[1, 2, 3], [4, 5, 6]], "write")
+    model.attach("x4", [2], "write")
+    out = model.backward(_program(("t0", "multiply", ("x3", "x2")),
+                                  ("t1", "multiply", ("t0", "x4")), ("t2", "sum", ("t1",))))
+    assert out.grads["x2"].tolist() == [10, 14, 18]
+    assert out.grads["x4"].tolist() == [46]
+
+
+def test_pause_null_and_cleared_graphs():
+    model = AutogradModel()
+    model.attach("x0", [1, 2], "write")
+    paused = _program(("t0", "multiply", ("x0", "x0")),
+                      Statement("t1", "multiply", ("x0", 3), paused=True),
+                      ("t2", "multiply", ("t0", "t1")), ("t3", "sum", ("t2",)))
+    assert model.backward(paused).grads["x0"].tolist() == [6, 24]
+    model.attach("n", [1, 2], "null")
+    assert model.backward(_program(("t0", "tanh", ("n",)))).error == "no_inputs"
+    # a backward through a 'null' array clears it from the graph: it reads x.grad None
+    # and an operation on it alone is no longer recorded
+    model.backward(_program(("t0", "multiply", ("n", "x0")), ("t1", "sum", ("t0",))))
+    assert model.grad_of("n") is None
+    assert model.backward(_program(("t0", "tanh", ("n",)))).error == "not_in_graph"
+    # until a recorded operation reads it next to an array in the graph
+    again = _program(("t0", "add", ("x0", "n")), ("t1", "tanh", ("n",)))
+    assert model.backward(again).error == "no_inputs"
+    only_paused = _program(Statement("t0", "relu", ("x0",), paused=True),
+                           ("t1", "add", ("t0", -1)))
+    assert model.backward(only_paused).error == "not_in_graph"
+
+
+def test_switches_through_nested_scopes():
+    s = Switches()
+    observed = [  # (scopes entered, outermost first) -> (is_recording, is_training)
+        ([("record", None)], (True, True)),
+        ([("record", None), ("pause", None)], (False, False)),
+        ([("record", None), ("pause", True)], (False, True)),
+        ([("record", None), ("predict_mode", None)], (True, False)),
+        ([("record", False)], (True, False)),
+        ([("train_mode", None)], (False, True)),
+        ([("predict_mode", None)], (False, False)),
+        ([("pause", None)], (False, False)),
+        ([("record", False), ("train_mode", None)], (True, True)),
+        ([("record", False), ("record", None)], (True, True)),
+    ]
+    for scopes, want in observed:
+        for kind, train_mode in scopes:
+            s.enter(kind, train_mode)
+        assert s.state() == want, scopes
+        for _ in scopes:
+            s.exit()
+        assert s.state() == (False, False)
+    with pytest.raises(ModelError):
+        Switches(can_record=False).enter("record")

@@ -15,17 +15,21 @@ All of it is one transaction (``first_pass``): a failure leaves the net as it wa
 Later calls go straight to ``forward``; nothing is re-initialized.
 """
 
+import contextlib
 import weakref
 from collections import OrderedDict
 
 import keras
 import numpy as np
 
-from keras_defer import backend, fast_path, first_pass, naming
+from keras_defer import backend, fast_path, first_pass, naming, nd
 from keras_defer import init as initializer
-from keras_defer import copying, keras_compat, keras_saving, sharing, validation
+from keras_defer import attributes, copying, hooks, keras_compat, keras_saving, sharing
+from keras_defer import validation
 from keras_defer.backend import in_compiled_call
 from keras_defer.display import indent
+from keras_defer.nd.ndarray import KERAS, NDARRAY, NDArray, unwrap_all, wrap_all
+from keras_defer.nd.ndarray import caller as _caller
 from keras_defer.parameter import Parameter, ParameterDict, finish_pending_inits
 from keras_defer.shape_inference import ShapeInference
 from keras_defer.shapes import shape_is_known
@@ -35,6 +39,21 @@ __all__ = ["Block", "HybridBlock"]
 
 def _input_shape(x):
     return tuple(None if d is None else int(d) for d in x.shape)
+
+
+_autograd = None
+_UNRECORDED = backend.unrecorded
+_NO_SCOPE = contextlib.nullcontext()
+
+
+def _autograd_module():
+    """``keras_defer.autograd`` (imported on first use: it imports ``nd``)."""
+    global _autograd
+    if _autograd is None:
+        from keras_defer import autograd
+
+        _autograd = autograd
+    return _autograd
 
 
 class Block(ShapeInference, keras.layers.Layer):
@@ -89,7 +108,11 @@ class Block(ShapeInference, keras.layers.Layer):
         return self._scope
 
     def __setattr__(self, name, value):
-        if name in keras_compat.BUILD_BOOKKEEPING:
+        # A name Keras uses too (``output``, ``weights``, ``built``...) assigned by user
+        # code holds a Gluon value beside Keras's (``keras_defer.attributes``).
+        gluon = (name in attributes.NAMES and not keras_compat.called_from_framework()
+                 and attributes.gluon_assignment(self, name, value))
+        if name in keras_compat.BUILD_BOOKKEEPING and not gluon:
             # Keras's build wrapper sets these on every build; they hold no state to
             # track, and its tracking setattr costs ~20 us each (a tenth of a deep
             # net's first pass)
@@ -97,7 +120,7 @@ class Block(ShapeInference, keras.layers.Layer):
             return
         children = self.__dict__.get("_children")
         if children is not None:
-            existing = self.__dict__.get(name)
+            existing = attributes.gluon_value(self, name)
             if isinstance(existing, (Parameter, Block)) and not isinstance(value, type(existing)):
                 raise TypeError(
                     "Changing attribute type for %s from %s to %s is not allowed."
@@ -113,7 +136,15 @@ class Block(ShapeInference, keras.layers.Layer):
                     )
                 self._reg_params[name] = value
                 value._add_owner(self)
-        super().__setattr__(name, value)
+        if gluon:
+            attributes.store(self, name, value)
+        else:
+            super().__setattr__(name, value)
+
+    def __delattr__(self, name):
+        if not (name in attributes.NAMES and not keras_compat.called_from_framework()
+                and attributes.delete(self, name)):
+            super().__delattr__(name)
 
     def register_child(self, block, name=None):
         """Add ``block`` as a child (forward order is registration order)."""
@@ -126,6 +157,24 @@ class Block(ShapeInference, keras.layers.Layer):
         if not any(ref() is self for ref in parents):
             parents.append(weakref.ref(self))
         keras_compat.track_sublayer(self, block)
+
+    def register_forward_pre_hook(self, hook):
+        """Call ``hook(block, inputs)`` before each forward of this block; returns a
+        ``HookHandle`` (``detach()``). See ``keras_defer.hooks``."""
+        return hooks.register_pre_hook(self, hook)
+
+    def register_forward_hook(self, hook):
+        """Call ``hook(block, inputs, output)`` after each forward of this block;
+        returns a ``HookHandle`` (``detach()``)."""
+        return hooks.register_hook(self, hook)
+
+    def apply(self, fn):
+        """Apply ``fn(block)`` to every child, recursively, then to this block (as
+        Gluon, children first); returns this block."""
+        for child in self._children.values():
+            child.apply(fn)
+        fn(self)
+        return self
 
     def _iter_blocks(self):
         yield self
@@ -180,6 +229,7 @@ class Block(ShapeInference, keras.layers.Layer):
             self._reg_params[attr] = new
             if self.__dict__.get(attr) is old:
                 object.__setattr__(self, attr, new)
+            attributes.replace(self, attr, old, new)
         held = {id(p) for p in self._reg_params.values() if p is not None}
         self._params._replace({id(old): new for _, old, new in replacements
                                if id(old) not in held},
@@ -243,11 +293,30 @@ class Block(ShapeInference, keras.layers.Layer):
         )
 
     # -- the forward pass ----------------------------------------------------------
+    _forward_on_ndarrays = False
+    """Whether ``forward`` computes on NDArrays (Gluon's ``forward``, written with ``nd``
+    operations and NDArray methods) rather than on backend tensors with ``keras.ops``
+    (keras_defer's own layers). True for a class outside keras_defer that defines
+    ``forward`` or ``hybrid_forward`` (``__init_subclass__``); a class may set it
+    itself. Keras still sees tensors: ``call`` wraps them and unwraps the result."""
+
     def forward(self, *args):
-        """Override to define the computation (Gluon's ``forward``)."""
+        """Override to define the computation (Gluon's ``forward``). It receives
+        NDArrays and may return NDArrays; children called with NDArrays return
+        NDArrays."""
         raise NotImplementedError("%s must define forward()" % type(self).__name__)
 
     def call(self, *args, **kwargs):
+        if self._forward_on_ndarrays:
+            if kwargs:
+                kwargs = {key: wrap_all(value) for key, value in kwargs.items()}
+            if _caller.outermost is None:  # Keras called the outermost block
+                _caller.outermost = KERAS
+                try:
+                    return unwrap_all(self.forward(*wrap_all(args), **kwargs))
+                finally:
+                    _caller.outermost = None
+            return unwrap_all(self.forward(*wrap_all(args), **kwargs))
         return self.forward(*args, **kwargs)
 
     if backend.module_call is not None:  # torch.nn.Module.__call__ must reach call()
@@ -255,6 +324,10 @@ class Block(ShapeInference, keras.layers.Layer):
 
     @fast_path.plannable_call
     def __call__(self, *args, **kwargs):
+        if self.__dict__.get("_gluon_forward_hooks"):  # hooks.STATE: hooks run around it
+            return hooks.hooked_call(self, args, kwargs)
+        if args and isinstance(args[0], NDArray):
+            return self._ndarray_call(args, kwargs)
         if not self.built:
             with first_pass.transaction(self):
                 if not self.built:  # another thread may have finished it meanwhile
@@ -282,6 +355,46 @@ class Block(ShapeInference, keras.layers.Layer):
                 return out
         with first_pass.exclusive():
             return self.__call__(*args, **kwargs)
+
+    def _ndarray_call(self, args, kwargs):
+        """MXNet's call: NDArrays in, NDArrays out; in between, the tensor path.
+
+        Called from outside any Keras call, the block trains when
+        ``autograd.is_training()`` (inside ``autograd.record()``) unless ``training=``
+        is given; inside one (a parent's forward, ``fit``), it inherits Keras's
+        ``training`` as any layer does. An error raised in a forward comes out as
+        raised, not rewrapped by Keras ("Exception encountered when calling ...").
+
+        Which world the outermost call came from (``nd.ndarray.caller``) decides how nd
+        operations in user forwards record: MXNet's way (``autograd``) under an
+        NDArray call, the backend's own way (what ``fit`` needs) under a Keras call."""
+        args = unwrap_all(args)
+        if kwargs:
+            kwargs = {key: unwrap_all(value) for key, value in kwargs.items()}
+        outermost = _caller.outermost is None
+        if outermost:
+            _caller.outermost = NDARRAY
+        try:
+            # Outside autograd.record() nothing is recorded (PyTorch would record a
+            # block's operations on its parameters, and backward() would then succeed
+            # where MXNet raises)
+            autograd = _autograd_module()
+            with (_UNRECORDED() if outermost and not autograd.is_recording()
+                  else _NO_SCOPE):
+                if "training" not in kwargs and autograd.is_training():
+                    with keras_compat.training_context(self, True):
+                        out = self.__call__(*args, **kwargs)
+                else:
+                    out = self.__call__(*args, **kwargs)
+        except Exception as exc:
+            original = keras_compat.original_call_error(exc)
+            if original is exc:
+                raise
+            raise original.with_traceback(original.__traceback__) from None
+        finally:
+            if outermost:
+                _caller.outermost = None
+        return wrap_all(out)
 
     def _built_call(self, args, kwargs):
         if not self.built:  # a failed first pass elsewhere rolled this block back
@@ -322,6 +435,11 @@ class Block(ShapeInference, keras.layers.Layer):
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         keras_saving.register(cls)
+        own = vars(cls)
+        if "_forward_on_ndarrays" not in own and ("forward" in own or "hybrid_forward" in own):
+            module = cls.__module__ or ""
+            cls._forward_on_ndarrays = not (module == "keras_defer"
+                                            or module.startswith("keras_defer."))
 
     def get_config(self):
         return keras_saving.block_config(self, super().get_config())
@@ -356,11 +474,26 @@ class Block(ShapeInference, keras.layers.Layer):
         return copying.copy_block(self, memo)
 
     # -- display -------------------------------------------------------------------
+    def summary(self, *inputs, **kwargs):
+        """Gluon's summary: run ``inputs`` through the net and print MXNet's table of
+        each block's output shape and parameters (``keras_defer.summary``). Without
+        inputs, or with Keras's arguments, a ``Sequential`` (a ``keras.Model``)
+        prints Keras's summary instead."""
+        if isinstance(self, keras.Model) and (
+                kwargs or not inputs or inputs[0] is None
+                or isinstance(inputs[0], (int, float, str)) or callable(inputs[0])):
+            return keras.Model.summary(self, *inputs, **kwargs)
+        if kwargs:
+            raise TypeError("summary() takes the net's inputs only, got keyword arguments %s"
+                            % sorted(kwargs))
+        from keras_defer import summary
+
+        summary.print_summary(self, *inputs)
+
     def __repr__(self):
         modstr = "\n".join(
             "  ({key}): {block}".format(key=key, block=indent(repr(block), 2))
-            for key, block in self.__dict__.items()
-            if isinstance(block, Block) and not key.startswith("_")
+            for key, block in attributes.gluon_items(self)
         )
         return "{name}(\n{modstr}\n)".format(name=type(self).__name__, modstr=modstr)
 
@@ -372,6 +505,7 @@ class HybridBlock(Block):
     """A block whose forward can be compiled by ``hybridize()``."""
 
     def hybridize(self, active=True, **kwargs):
+        object.__setattr__(self, "_active", bool(active))  # Gluon's flag (summary reads it)
         object.__setattr__(self, "_hybrid_options", dict(kwargs))
         object.__setattr__(self, "_compiled_call", backend.compile_call(self, **kwargs)
                            if active else None)
@@ -382,8 +516,9 @@ class HybridBlock(Block):
             raise NotImplementedError("%s must define forward() or hybrid_forward()"
                                       % type(self).__name__)
         params = {name: p.data() for name, p in self._reg_params.items() if p is not None}
-        return self.hybrid_forward(keras.ops, x, *args, **params)
+        return self.hybrid_forward(nd, x, *args, **params)
 
     def hybrid_forward(self, F, x, *args, **kwargs):
-        """Override with Gluon's signature; ``F`` is ``keras.ops``."""
+        """Override with Gluon's signature: ``F`` is ``keras_defer.nd``, the inputs
+        are NDArrays and each parameter comes as a keyword argument, its ``data()``."""
         raise NotImplementedError

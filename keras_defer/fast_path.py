@@ -15,7 +15,7 @@ for each child. ``add`` checks what holds for every block first:
 
 * built, and not hybridized (a hybridized block runs its compiled graph instead);
 * its ``__call__`` is ``Block.__call__`` (marked ``plannable_call``): a plan skips
-  ``__call__`` of every block in it;
+  ``__call__`` of every block in it; so it has no forward hooks (``hooks``) either;
 * its ``forward`` and ``call`` are those of the class defining ``_plan_step``: a
   subclass overriding either computes something else, so it is not planned unless it
   defines its own ``_plan_step``;
@@ -88,6 +88,7 @@ class Planner:
         owner = _planning_class(cls)
         if (owner is None or not block.built or block._compiled_call is not None
                 or cls.__call__ not in _PLANNABLE_CALLS
+                or block.__dict__.get("_gluon_forward_hooks")  # hooks run in its call
                 or block.compute_dtype != block.variable_dtype
                 or cls.forward is not owner.forward or cls.call is not owner.call):
             raise Unplannable
@@ -109,7 +110,10 @@ class Planner:
 
     def watch(self, block, children=None):
         """The plan is invalid once ``block`` is hybridized or (given ``children``)
-        its children change."""
+        its children change. A block with forward hooks cannot be in a plan (a
+        ``Dense`` plans its ``act`` without calling it)."""
+        if block.__dict__.get("_gluon_forward_hooks"):
+            raise Unplannable
         self.containers.append((block, children))
 
     def step(self, weight=None, bias=None, activation=None):

@@ -13,6 +13,7 @@ there with every new access. No backend is named here (``backend`` does that).
 import contextlib
 import functools
 import inspect
+import sys
 
 import keras
 
@@ -35,6 +36,7 @@ RELIED_ON = (
     ("keras.src.utils.tracking", "Tracker.add_to_store", None),
     ("keras.src.backend.torch.layer", "TorchLayer.forward", "torch"),
     ("torch.nn", "Module._call_impl", "torch"),
+    ("torch._C", "_set_grad_enabled", "torch"),  # backend.torch: autograd's switch
 )
 """Private attributes of Keras (and PyTorch) classes and modules used here. What a
 layer *instance* must carry (``LAYER_STATE``, ``INSTANCE_WRAPPERS``,
@@ -125,6 +127,22 @@ def context_training():
     without ``training=`` inherits from its parent (``None`` outside any call)."""
     context = global_state.get_global_attribute("current_call_ctx")
     return None if context is None else context.training
+
+
+CALL_ERROR_MARK = "_keras_call_info_injected"
+"""Set by Keras on the exception it raises in place of one raised in ``call()`` (the
+same class where it can, its message prefixed with "Exception encountered when calling
+..."); the original is that exception's ``__context__``."""
+
+
+def original_call_error(exc):
+    """The exception raised in a ``call()`` that Keras re-raised as ``exc`` with its
+    call information; ``exc`` itself if Keras did not rewrap it."""
+    if getattr(exc, CALL_ERROR_MARK, False):
+        original = exc.__context__
+        if isinstance(original, Exception):
+            return original
+    return exc
 
 
 def mark_called(layer):
@@ -249,3 +267,37 @@ def torch_layer_forward():
     from keras.src.backend.torch.layer import TorchLayer
 
     return TorchLayer.forward
+
+
+# -- names Keras and Gluon both use ----------------------------------------------------
+KERAS_INSTANCE_ATTRIBUTES = frozenset({
+    # Operation, Layer (and torch.nn.Module on PyTorch)
+    "name", "built", "autocast", "supports_jit", "activity_regularizer",
+    "call_signature_parameters", "build", "quantize", "training",
+    # Model, Trainer (compile, fit)
+    "compiled", "loss", "optimizer", "history", "stop_training", "steps_per_execution",
+    "unrolled_steps_per_execution", "train_function", "test_function", "predict_function",
+})
+"""Public attributes Keras sets on a layer or model instance (the class defines the
+rest); ``tests/test_keras_compat`` checks live layers and fitted models carry no other."""
+
+FRAMEWORK_PACKAGES = frozenset({"keras", "keras_defer", "tensorflow", "torch", "jax",
+                                "jaxlib", "flax", "optree"})
+"""Top-level packages whose code reads a block's attributes as a Keras layer's
+(``keras_defer.attributes``): Keras, the frameworks under it, keras_defer itself."""
+
+
+@functools.lru_cache(maxsize=None)
+def keras_names():
+    """Every public name a keras_defer block gets from Keras: what ``keras.Model``
+    and its bases (``Layer``, the backend's trainer and layer, ``torch.nn.Module`` on
+    PyTorch) define, and what Keras sets on instances."""
+    return frozenset({name for name in dir(keras.Model) if not name.startswith("_")}
+                     | KERAS_INSTANCE_ATTRIBUTES)
+
+
+def called_from_framework(depth=1):
+    """Whether the code ``depth`` frames up from the caller (1: whoever called the
+    caller) is in one of ``FRAMEWORK_PACKAGES`` rather than a user's."""
+    name = sys._getframe(depth + 1).f_globals.get("__name__") or ""
+    return name.partition(".")[0] in FRAMEWORK_PACKAGES

@@ -32,10 +32,12 @@ from keras_defer.errors import (
     deferred_message,
     not_initialized_message,
 )
+from keras_defer.nd.ndarray import NDArray
+from keras_defer.nd.variable import VariableNDArray
 from keras_defer.shapes import as_shape, merge_shapes, shape_is_known
 from keras_defer.validation import check_bool
 
-__all__ = ["Parameter", "ParameterDict", "PendingInit", "finish_pending_inits"]
+__all__ = ["Parameter", "Constant", "ParameterDict", "PendingInit", "finish_pending_inits"]
 
 PendingInit = namedtuple("PendingInit", ["init", "ctx", "default_init", "data"])
 """What ``initialize()`` registered: the parameter's initializer and the global one
@@ -322,31 +324,49 @@ class Parameter:
         raise RuntimeError(not_initialized_message(self._name))
 
     def data(self, ctx=None):
-        """The Keras variable holding this parameter (Gluon: its NDArray)."""
+        """The value as an NDArray that reads and writes the Keras variable (as
+        Gluon's): ``p.data()[:] = 0`` or ``p.data()[:] += 1`` changes the parameter,
+        and every later read sees its current value. The same array each time.
+        (Code that needs the variable itself uses ``variable``.)"""
         self._check_initialized()
-        return self.variable
+        array = self.__dict__.get("_data_array")
+        if not (isinstance(array, VariableNDArray) and array.variable is self.variable):
+            array = VariableNDArray(self.variable, self)
+            self._data_array = array
+        return array
 
     def list_data(self):
-        self._check_initialized()
-        return [self.variable]
+        """``[data()]``: one array per device (keras_defer holds one)."""
+        return [self.data()]
 
     def grad(self, ctx=None):
-        """The gradient buffer (zeros until a trainer writes it)."""
+        """The gradient buffer as an NDArray (zeros until ``autograd`` writes it); its
+        in-place writes (``p.grad()[:] = 0``) go to the buffer. The same array each
+        time, and it always shows the current buffer."""
         if self.variable is not None and self._grad_req == "null":
             raise RuntimeError(
                 "Cannot get gradient array for Parameter '%s' because grad_req='null'"
                 % self._name
             )
         self._check_initialized()
-        if self._grad is None:
-            self._grad = keras.ops.zeros(self._shape, self._keras_dtype)
-        return self._grad
+        array = self.__dict__.get("_grad_array")
+        if not (isinstance(array, _GradArray) and array._param is self):
+            array = _GradArray(self)
+            self._grad_array = array
+        return array
 
     def list_grad(self):
         return [self.grad()]
 
     def zero_grad(self):
+        """Set the gradient buffer to zeros."""
         self._grad = None  # reads as zeros on next use
+
+    def _grad_tensor(self):
+        """The gradient buffer's tensor, zeros allocated on first use."""
+        if self._grad is None:
+            self._grad = keras.ops.zeros(self._shape, self._keras_dtype)
+        return self._grad
 
     def _write_grad(self, grad):
         """Take ``grad`` (a backend tensor of this parameter's shape, from
@@ -354,7 +374,8 @@ class Parameter:
         'add' accumulates into it until ``zero_grad()``, 'null' ignores it."""
         if self._grad_req == "null" or self.variable is None:
             return
-        grad = keras.ops.cast(grad, self._keras_dtype)
+        if keras.backend.standardize_dtype(grad.dtype) != self._keras_dtype:
+            grad = keras.ops.cast(grad, self._keras_dtype)
         if self._grad_req == "add" and self._grad is not None:
             grad = keras.ops.add(self._grad, grad)
         self._grad = grad
@@ -448,10 +469,87 @@ class Parameter:
         if value is not None:
             self.variable.assign(value)
 
+    def __getstate__(self):
+        # copies (deepcopy of a block) make their own arrays for data() and grad()
+        state = dict(self.__dict__)
+        state.pop("_data_array", None)
+        state.pop("_grad_array", None)
+        return state
+
     def __repr__(self):
         return "Parameter {name} (shape={shape}, dtype={dtype})".format(
             name=self._name, shape=self._shape, dtype=self._dtype
         )
+
+
+class Constant(Parameter):
+    """A parameter holding a fixed value (Gluon's ``Constant``): ``grad_req`` is always
+    'null', so neither ``autograd`` nor Keras's training changes it; ``initialize()``
+    writes ``value`` (again on ``force_reinit``), and ``set_data`` can still change it.
+    ``value``: an NDArray or anything ``nd.array`` takes (float32 then)."""
+
+    def __init__(self, name, value):
+        if not isinstance(value, NDArray):
+            from keras_defer.nd import creation
+
+            value = creation.array(value)
+        self.value = value
+        super().__init__(name, grad_req="null", shape=value.shape, dtype=value.dtype,
+                         init=_ConstantValue(value))
+
+    @property
+    def grad_req(self):
+        return "null"
+
+    @grad_req.setter
+    def grad_req(self, req):
+        if req != "null":
+            warnings.warn('Constant parameter "{}" does not support grad_req other than '
+                          '"null", and new value "{}" is ignored.'.format(self.name, req),
+                          stacklevel=2)
+
+    def __repr__(self):
+        return "Constant {name} (shape={shape}, dtype={dtype})".format(
+            name=self.name, shape=self.shape, dtype=self.dtype)
+
+
+class _ConstantValue(initializer.Initializer):
+    """A ``Constant``'s initializer: its value, whatever the global initializer."""
+
+    def __init__(self, value):
+        super().__init__()
+        self._value = value
+
+    def _init_weight(self, name, arr):
+        arr[...] = self._value.asnumpy()
+
+    def __repr__(self):
+        return "Constant value"
+
+
+class _GradArray(NDArray):
+    """``Parameter.grad()``: an NDArray whose data is the parameter's gradient buffer
+    (``Parameter._grad``, written by ``autograd`` through ``_write_grad``); in-place
+    writes replace the buffer."""
+
+    __slots__ = ("_param",)
+
+    def __init__(self, param):
+        self._param = param
+        self._grad = None
+        self._grad_req = "null"
+
+    @property
+    def shape(self):
+        return tuple(self._param.shape)
+
+    @property
+    def _data(self):
+        return self._param._grad_tensor()
+
+    @_data.setter
+    def _data(self, tensor):
+        self._param._grad = tensor
 
 
 def finish_pending_inits(params):
@@ -483,9 +581,6 @@ class ParameterDict:
 
     def __iter__(self):
         return iter(self._params)
-
-    def __len__(self):
-        return len(self._params)
 
     def __contains__(self, key):
         return key in self._params
@@ -536,6 +631,27 @@ class ParameterDict:
                     "match with stored for attribute '%s': desired '%s' vs stored '%s'."
                     % (full, key, value, existing)
                 )
+        return param
+
+    def get_constant(self, name, value=None):
+        """The ``Constant`` ``prefix + name``: existing (shared), or made from ``value``
+        (an NDArray or array-like), which must then match an existing one."""
+        full = self._prefix + name
+        param = self._get_impl(full)
+        if param is None:
+            if value is None:
+                raise KeyError("No constant named '{}'. Please specify value if you want "
+                               "to create a new constant.".format(full))
+            param = Constant(full, value)
+            self._params[full] = param
+        elif value is not None:
+            if not isinstance(param, Constant):
+                raise AssertionError(
+                    "Parameter '{}' already exists but it is not a constant.".format(full))
+            value = np.asarray(value)
+            if param.shape != value.shape or not (param.value.asnumpy() == value).all():
+                raise AssertionError("Constant '{}' already exists but it's value doesn't "
+                                     "match new value".format(full))
         return param
 
     def _replace(self, replace, added):

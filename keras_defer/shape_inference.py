@@ -44,7 +44,7 @@ class ShapeInference:
         """
         if type(self).compute_output_shape is not keras.layers.Layer.compute_output_shape:
             return tuple(self.compute_output_shape(input_shape))
-        if self._params or self._children:
+        if self._params.keys() or self._children:
             return None
         try:
             spec = keras.layers.Layer.compute_output_spec(

@@ -20,8 +20,10 @@ if keras.backend.backend() != "tensorflow":
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 ROW_IDS = {
-    "eager_forward", "hybridized_forward", "first_call", "deep_first_call", "depth_scaling",
-    "large_mlp", "lenet_fit", "params_collect_params", "params_initialize", "peak_memory",
+    "eager_forward", "ndarray_forward", "ndarray_ops", "hybridized_forward", "autograd_step",
+    "first_call",
+    "deep_first_call", "depth_scaling", "large_mlp", "lenet_fit", "params_collect_params",
+    "params_initialize", "peak_memory",
 }
 
 

@@ -1,7 +1,8 @@
 """The conformance kit catches real bugs: each test plants one semantic bug in a copy of
 the keras_defer adapter and checks that the kit fails, on the clause that names it.
 
-Runs in the TensorFlow environment (small example counts, no shrinking: seconds each).
+Runs in the TensorFlow environment (small example counts, no shrinking: seconds each);
+the autograd bugs need a backend that records (TensorFlow, PyTorch).
 """
 
 import warnings
@@ -180,6 +181,43 @@ class ConvInChannelsOffByOne(KerasDeferAdapter):
                  and len(s) > 2 and s[1] else s) for n, s in super().param_table(net, select)]
 
 
+class IntegerIndexDropsShape(KerasDeferAdapter):
+    """x[i] of a vector and x[i, j] give 0-d arrays (numpy's shape) instead of (1,)."""
+
+    def nd_getitem(self, x, key):
+        out = super().nd_getitem(x, key)
+        keys = key if isinstance(key, tuple) else (key,)
+        if len(keys) == len(x.shape) and all(isinstance(k, int) for k in keys):
+            return self.ndarrays.array(out.asnumpy()[0], dtype=out.dtype)
+        return out
+
+
+class ReductionZeroD(KerasDeferAdapter):
+    """x.sum() (every axis, no keepdims) is 0-d instead of (1,)."""
+
+    def nd_reduce(self, x, op, axis, keepdims):
+        out = super().nd_reduce(x, op, axis, keepdims)
+        if axis is None and not keepdims:
+            return self.ndarrays.array(out.asnumpy()[0], dtype=out.dtype)
+        return out
+
+
+class AddActsAsWrite(KerasDeferAdapter):
+    """attach_grad(grad_req='add') overwrites the gradient like 'write'."""
+
+    def ag_attach(self, x, grad_req):
+        super().ag_attach(x, "write" if grad_req == "add" else grad_req)
+
+
+class PauseRecords(KerasDeferAdapter):
+    """autograd.pause() leaves recording on."""
+
+    def ag_scope(self, kind, train_mode=None):
+        if kind == "pause":
+            return self.autograd.train_mode() if train_mode else self.autograd.predict_mode()
+        return super().ag_scope(kind, train_mode)
+
+
 ANY_VALUE = {"DI-06", "DI-08", "DI-09", "DI-10", "DI-11", "DI-12", "DI-13", "DI-14", "DI-19"}
 
 # (bug, group to run, clauses any of which must fail)
@@ -201,6 +239,10 @@ BUGS = [
     (WrongDevice, "lifecycle", {"DI-26"}),
     (RunningVarZeros, "blocks", ANY_VALUE),
     (ConvInChannelsOffByOne, "lifecycle", {"DI-01", "DI-06", "DI-08", "DI-14"} | ANY_VALUE),
+    (IntegerIndexDropsShape, "ndarray", {"ND-04"}),
+    (ReductionZeroD, "ndarray", {"ND-08"}),
+    (AddActsAsWrite, "autograd", {"AG-04"}),
+    (PauseRecords, "autograd", {"AG-06", "AG-09"}),
 ]
 
 
@@ -213,6 +255,10 @@ def run_kit(adapter, group, enabled, max_examples=50):
 
 @pytest.mark.parametrize("bug, group, clauses", BUGS, ids=[b[0].__name__ for b in BUGS])
 def test_kit_catches_planted_bug(bug, group, clauses):
+    if group == "autograd":
+        pytest.importorskip("keras_defer.autograd")
+        if _backend() == "jax":
+            pytest.skip("keras_defer records no operations on JAX (divergence no_recording)")
     # BatchNorm is in about one net in ten of the blocks group: give it more examples
     # (no miss in 6 random runs of 120; 5 in 10 runs of 50)
     verdicts = run_kit(bug(), group, clauses, max_examples=120 if group == "blocks" else 50)
@@ -225,7 +271,12 @@ def test_bugs_are_distinct():
     assert len({b for b, _, _ in BUGS}) == len(BUGS) >= 10
 
 
-@pytest.mark.parametrize("group", ["lifecycle", "reinit"])
+def _backend():
+    import keras
+    return keras.backend.backend()
+
+
+@pytest.mark.parametrize("group", ["lifecycle", "reinit", "ndarray", "autograd"])
 def test_unmodified_adapter_passes_the_same_runs(group):
     clauses = set().union(*(c for _, g, c in BUGS if g == group))
     known = runner.read_expected_failures(runner.default_expected_failures("keras_defer"))

@@ -154,3 +154,22 @@ def test_tracking_a_variable_on_a_locked_layer():
 @pytest.mark.skipif(BACKEND != "torch", reason="layers are torch modules on PyTorch only")
 def test_a_blocks_module_call_reaches_keras():
     assert nn.Dense(2)._call_impl.__func__ is backend.module_call
+
+
+def test_keras_sets_no_public_instance_attribute_beyond_those_listed():
+    """``keras_compat.KERAS_INSTANCE_ATTRIBUTES`` (with the class's names, what a Gluon
+    attribute of the same name must not hide from Keras: ``keras_defer.attributes``)."""
+
+    class Probe(keras.Model):
+        def call(self, x):
+            return x
+
+    model = Probe()
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(np.ones((4, 3), "float32"), np.ones((4, 3), "float32"), verbose=0)
+    layer = keras.layers.Layer()
+    public = {name for obj in (model, layer) for name in vars(obj) if not name.startswith("_")}
+    missing = sorted(public - keras_compat.KERAS_INSTANCE_ATTRIBUTES)
+    assert not missing, "Keras now sets %s on instances: add them to keras_compat" % missing
+    assert {"output", "weights", "losses", "dtype", "metrics", "built"} <= \
+        keras_compat.keras_names()

@@ -37,7 +37,7 @@ SETTINGS = settings(max_examples=25, deadline=None, derandomize=True,
 
 
 def _message(text):
-    return text.replace("mxnet.ndarray.ndarray.NDArray", "keras_defer.nd.ndarray.NDArray")
+    return text.replace("mxnet.ndarray.ndarray.NDArray", "keras_defer.ndarray.ndarray.NDArray")
 
 
 def _values_equal(got, want, mode):

@@ -28,8 +28,11 @@ def test_lifecycle_uninitialized_pending_initialized():
     assert p.list_ctx() == p.pending.ctx
     p.shape = (2, 5)
     finish_pending_inits([p])
-    assert isinstance(p.data(), keras.Variable)
+    assert isinstance(p.variable, keras.Variable)
+    assert isinstance(p.data(), nd.NDArray) and p.data() is p.data()  # as Gluon's
     np.testing.assert_array_equal(np.asarray(p.data()), np.ones((2, 5)))
+    p.data()[:] += 1  # writes through to the variable
+    np.testing.assert_array_equal(np.asarray(p.variable), np.full((2, 5), 2.0))
     assert repr(p.list_ctx()[0]) in ("cpu(0)", "gpu(0)")
 
 
@@ -52,7 +55,7 @@ def test_shape_setter_fills_unknown_dims_only():
 def test_reinitialize_writes_into_the_same_variable_with_fresh_numbers():
     p = Parameter("w", shape=(50, 40))
     p.initialize()
-    variable = p.data()
+    variable = p.variable
     first = np.asarray(variable).copy()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -62,8 +65,9 @@ def test_reinitialize_writes_into_the_same_variable_with_fresh_numbers():
     ]
     np.testing.assert_array_equal(np.asarray(variable), first)
     p.initialize(force_reinit=True)
-    assert p.data() is variable
+    assert p.variable is variable
     assert not np.allclose(np.asarray(variable), first)
+    np.testing.assert_array_equal(np.asarray(p.data()), np.asarray(variable))
     assert np.abs(np.asarray(variable)).max() <= 0.07  # Gluon's default Uniform(0.07)
 
 
@@ -71,9 +75,9 @@ def test_optimizer_keeps_working_after_force_reinit():
     p = Parameter("w", shape=(3,))
     p.initialize(init=init.One())
     opt = keras.optimizers.SGD(learning_rate=1.0)
-    opt.apply_gradients([(keras.ops.ones((3,)), p.data())])
+    opt.apply_gradients([(keras.ops.ones((3,)), p.variable)])
     p.initialize(init=init.One(), force_reinit=True)
-    opt.apply_gradients([(keras.ops.ones((3,)), p.data())])
+    opt.apply_gradients([(keras.ops.ones((3,)), p.variable)])
     np.testing.assert_allclose(np.asarray(p.data()), np.zeros(3))
 
 
@@ -105,7 +109,7 @@ def test_grad_buffer_and_grad_req_null():
     p.initialize()
     np.testing.assert_array_equal(np.asarray(p.grad()), np.zeros(2))
     p.grad_req = "null"
-    assert not p.data().trainable
+    assert not p.variable.trainable
     with pytest.raises(RuntimeError, match="grad_req='null'"):
         p.grad()
     with pytest.raises(ValueError, match="grad_req"):

@@ -284,8 +284,8 @@ def test_the_gradient_of_a_tied_weight_is_the_sum_over_its_uses():
     for model in (net, untied):
         with tf.GradientTape() as tape:
             loss = keras.ops.sum(model(x))
-        with_tape.append(tape.gradient(loss, [model[0].weight.data(),
-                                              model[1].weight.data()]))
+        with_tape.append(tape.gradient(loss, [model[0].weight.variable,
+                                              model[1].weight.variable]))
     np.testing.assert_allclose(np.asarray(with_tape[0][0]),
                                np.asarray(with_tape[1][0]) + np.asarray(with_tape[1][1]),
                                rtol=1e-5)

@@ -183,7 +183,7 @@ def test_set_data_with_a_wrong_type_changes_nothing():
     net = mlp((2,), in_units={0: 2})
     net.initialize()
     net[0].weight.set_data([[1, 2], [3, 4]])  # nested lists are arrays
-    np.testing.assert_array_equal(net[0].weight.data().numpy(), [[1, 2], [3, 4]])
+    np.testing.assert_array_equal(net[0].weight.data().asnumpy(), [[1, 2], [3, 4]])
 
 
 @pytest.mark.parametrize("select,error,message", [

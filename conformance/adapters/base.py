@@ -1,11 +1,19 @@
 """The adapter interface: everything the kit needs from an implementation of Gluon's
-parameter semantics.  The two implementations share Gluon's API, so most methods are
-written once here against `self.nn`, `self.nd`, `self.Context`; a subclass imports its
-framework in `load()` and answers the framework-specific questions (names, GPUs, tensors,
-error kinds).
+parameter semantics, MXNet 1.x's NDArray and autograd.  The two implementations share
+MXNet's API, so most methods are written once here against `self.nn`, `self.nd`,
+`self.Context` (the parameter groups) and `self.ndarrays` (MXNet's `nd` namespace
+returning NDArrays), `self.autograd` (the ndarray and autograd groups); a subclass
+imports its framework in `load()` and answers the framework-specific questions (names,
+GPUs, tensors, error kinds).
+
+Each NDArray/autograd method is one user-level action (`x[key]`, `x += y`,
+`y.backward(head)`), so a planted bug overrides exactly one of them
+(tests/test_conformance_meta.py); arrays go back to the kit as NDArrays and are read
+with `nd_values` (numpy) and `nd_facts`.
 """
 
 import copy
+import operator
 import os
 import tempfile
 
@@ -42,6 +50,10 @@ class Adapter:
     def classify(self, exc):
         """The model's abstract error kind for `exc`, or None if it is none of them."""
         raise NotImplementedError
+
+    def array_script_header(self):
+        """The imports of a reproducer script of the ndarray and autograd groups."""
+        return ["import numpy as np", "from %s import autograd, nd" % self.module, ""]
 
     # -- shared ---------------------------------------------------------------------------
     def devices(self):
@@ -167,3 +179,117 @@ class Adapter:
             "        data[:] = Recording.calls",
             "",
         ]
+
+    # -- NDArray (group ndarray): self.ndarrays is MXNet's nd namespace ------------------
+    def nd_create(self, how, device, values=None, shape=None, fill=None, dtype=None,
+                  source_dtype=None):
+        """how: 'list' (nd.array(nested list)), 'numpy' (nd.array(np.array(values,
+        source_dtype))), 'zeros', 'ones', 'full'; dtype None: the default."""
+        nd, ctx = self.ndarrays, self.context(device)
+        kwargs = {"ctx": ctx} if dtype is None else {"ctx": ctx, "dtype": dtype}
+        if how == "list":
+            return nd.array(values.tolist(), **kwargs)
+        if how == "numpy":
+            return nd.array(values.astype(source_dtype), **kwargs)
+        if how == "full":
+            return nd.full(shape, fill, **kwargs)
+        return getattr(nd, how)(shape, **kwargs)
+
+    def nd_values(self, x):
+        """x's values as a numpy array (x.asnumpy())."""
+        return x.asnumpy()
+
+    def nd_facts(self, x):
+        """(shape, ndim, size, dtype, context name) as the NDArray reports them."""
+        return x.shape, x.ndim, x.size, x.dtype, str(x.context)
+
+    def nd_repr(self, x):
+        return repr(x)
+
+    def nd_getitem(self, x, key):
+        return x[key]
+
+    def nd_setitem(self, x, key, value):
+        """x[key] = value (a scalar, an NDArray or a numpy array)."""
+        x[key] = value
+
+    def nd_augmented_setitem(self, x, key, op, scalar):
+        """x[key] op= scalar (Python: t = x[key]; t op= scalar; x[key] = t)."""
+        if op == "+":
+            x[key] += scalar
+        elif op == "-":
+            x[key] -= scalar
+        else:
+            x[key] *= scalar
+
+    def nd_augmented(self, x, op, other):
+        """x op= other; returns what the name x is bound to afterwards."""
+        return {"+": operator.iadd, "-": operator.isub, "*": operator.imul}[op](x, other)
+
+    def nd_assign_sum(self, y, x):
+        """y[:] = x + y."""
+        y[:] = x + y
+
+    def nd_reshape(self, x, codes):
+        return x.reshape(codes)
+
+    def nd_reduce(self, x, op, axis, keepdims):
+        return getattr(x, op)(axis=axis, keepdims=keepdims)
+
+    def nd_binary(self, x, op, other, reflected=False):
+        """x op other (reflected: other op x) for arithmetic and comparison operators."""
+        fn = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
+              "==": operator.eq, "!=": operator.ne, ">": operator.gt, ">=": operator.ge,
+              "<": operator.lt, "<=": operator.le}[op]
+        return fn(other, x) if reflected else fn(x, other)
+
+    def nd_astype(self, x, dtype):
+        return x.astype(dtype)
+
+    def nd_copy(self, x):
+        return x.copy()
+
+    # -- autograd (group autograd): self.autograd is MXNet's autograd module ------------
+    def ag_attach(self, x, grad_req):
+        x.attach_grad(grad_req=grad_req)
+
+    def ag_grad(self, x):
+        """x.grad as numpy, or None."""
+        g = x.grad
+        return None if g is None else self.nd_values(g)
+
+    def ag_state(self):
+        return self.autograd.is_recording(), self.autograd.is_training()
+
+    def ag_scope(self, kind, train_mode=None):
+        """The context manager autograd.record/pause(train_mode) or train_mode()/predict_mode()."""
+        if kind in ("record", "pause"):
+            fn = getattr(self.autograd, kind)
+            return fn() if train_mode is None else fn(train_mode=train_mode)
+        return getattr(self.autograd, kind)()
+
+    def ag_op(self, op, args, axis=None):
+        """One statement of a program (autograd_model.Statement) on NDArrays."""
+        nd = self.ndarrays
+        if op in ("add", "subtract", "multiply"):
+            fn = {"add": operator.add, "subtract": operator.sub, "multiply": operator.mul}[op]
+            return fn(*args)
+        if op in ("dot", "exp", "tanh", "sigmoid", "relu", "square", "negative"):
+            return getattr(nd, op)(*args)
+        if op in ("sum", "mean"):
+            return getattr(args[0], op)() if axis is None else getattr(args[0], op)(axis=axis)
+        raise ValueError(op)
+
+    def ag_backward(self, y, head=None):
+        if head is None:
+            y.backward()
+        else:
+            y.backward(head)
+
+    def ag_gradients(self, heads, variables):
+        """autograd.grad(heads, variables): the gradients as numpy arrays."""
+        return [self.nd_values(g) for g in self.autograd.grad(heads, variables)]
+
+    def ag_available(self):
+        """None, or why the autograd module could not be imported."""
+        return None

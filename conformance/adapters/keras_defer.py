@@ -1,4 +1,11 @@
-"""keras_defer (Gluon's parameter semantics on Keras 3).  Imports keras_defer lazily."""
+"""keras_defer (Gluon's parameter semantics, NDArray and autograd on Keras 3).  Imports
+keras_defer lazily.
+
+`self.ndarrays` is MXNet's nd namespace of NDArrays: `keras_defer.nd` once it returns
+NDArrays, `keras_defer.nd.api` while `keras_defer.nd.array` still returns a backend
+tensor (decided at load time, so the adapter works before and after that switch).
+Divergences by backend: on JAX, `autograd.record()` raises ('no_recording') and without
+jax_enable_x64 64-bit dtypes are 32-bit ('jax_32bit')."""
 
 import numpy as np
 
@@ -8,9 +15,11 @@ from conformance.adapters.base import Adapter
 class KerasDeferAdapter(Adapter):
     name = "keras_defer"
     module = "keras_defer"
-    # docs/divergences.md #1, #2, #14 and #15 (keras_defer)
+    # docs/divergences.md #1, #2, #14 and #15 (keras_defer), and 'numpy_operands' (NDArray
+    # arithmetic takes numpy operands; ND-13); by backend (_backend_divergences): #18
+    # ('no_recording' on JAX) and 'jax_32bit'
     divergences = frozenset({"atomic_first_pass", "set_data_uninitialized_unchanged",
-                             "deepcopy_compiled", "batchnorm_checks_shapes"})
+                             "deepcopy_compiled", "batchnorm_checks_shapes", "numpy_operands"})
 
     def load(self):
         import keras_defer
@@ -25,6 +34,43 @@ class KerasDeferAdapter(Adapter):
         self.naming = naming
         self.initializer_base = init.Initializer
         self.Context = keras_defer.Context
+        self.ndarrays = self._nd_namespace(nd)
+        try:
+            from keras_defer import autograd
+        except ImportError as exc:  # being written: the autograd clauses fail, saying so
+            self.autograd, self._autograd_missing = None, "%s: %s" % (type(exc).__name__, exc)
+        else:
+            self.autograd, self._autograd_missing = autograd, None
+        self.divergences = self.divergences | self._backend_divergences()
+
+    @staticmethod
+    def _nd_namespace(nd):
+        """keras_defer.nd if it is MXNet's nd namespace of NDArrays, else nd.api."""
+        array = getattr(nd, "array", None)
+        if getattr(nd, "NDArray", None) is not None and \
+                isinstance(array([0.0]), nd.NDArray):
+            return nd
+        from keras_defer.nd import api
+        return api
+
+    def _backend_divergences(self):
+        import keras
+        if keras.backend.backend() != "jax":
+            return frozenset()
+        import jax
+        out = {"no_recording"}
+        if not jax.config.read("jax_enable_x64"):
+            out.add("jax_32bit")
+        return frozenset(out)
+
+    def ag_available(self):
+        return self._autograd_missing
+
+    def array_script_header(self):
+        if self.ndarrays is self.nd:
+            return super().array_script_header()
+        return ["import numpy as np", "from keras_defer import autograd",
+                "from keras_defer.nd import api as nd", ""]
 
     def reset_names(self):
         self.naming.reset_counters()
@@ -35,14 +81,24 @@ class KerasDeferAdapter(Adapter):
     def to_numpy(self, tensor):
         return np.asarray(tensor)
 
-    def device_of(self, tensor):
-        device = getattr(tensor, "device", None)
-        if device is None and hasattr(tensor, "value"):
-            device = tensor.value.device
-        return repr(self.Context.from_device_string(device))
+    def device_of(self, array):
+        # A net's output and Parameter.data() are NDArrays, as MXNet's; data()'s
+        # context is where its variable lives.
+        if not isinstance(array, self.nd.NDArray):
+            raise TypeError("expected an NDArray, got %s" % type(array).__name__)
+        return repr(array.context)
 
     def classify(self, exc):
         errors = self.kd.errors
+        text = str(exc)
+        if isinstance(exc, TypeError) and "not supported" in text:
+            return "type_error"
+        if isinstance(exc, errors.MXNetError) and "not in a computational graph" in text:
+            return "not_in_graph"
+        if isinstance(exc, errors.MXNetError) and "no inputs in computation graph" in text:
+            return "no_inputs"
+        if isinstance(exc, errors.MXNetError) and "record() is not available" in text:
+            return "no_recording"
         if isinstance(exc, errors.DeferredInitializationError):
             return "deferred"
         if isinstance(exc, errors.ShapeMismatchError):

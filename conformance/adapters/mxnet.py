@@ -10,10 +10,12 @@ class MXNetAdapter(Adapter):
 
     def load(self):
         import mxnet as mx
-        from mxnet import gluon, init, nd
+        from mxnet import autograd, gluon, init, nd
 
         self.mx = mx
         self.nd = nd
+        self.ndarrays = nd
+        self.autograd = autograd
         self.nn = gluon.nn
         self.rnn = gluon.rnn
         self.init = init
@@ -40,6 +42,12 @@ class MXNetAdapter(Adapter):
 
     def classify(self, exc):
         text = str(exc)
+        if isinstance(exc, TypeError) and "not supported" in text:
+            return "type_error"
+        if isinstance(exc, self.MXNetError) and "not in a computational graph" in text:
+            return "not_in_graph"
+        if isinstance(exc, self.MXNetError) and "no inputs in computation graph" in text:
+            return "no_inputs"
         if isinstance(exc, self.DeferredInitializationError):
             return "deferred"
         if isinstance(exc, self.MXNetError) and "Shape inconsistent" in text:

@@ -1,11 +1,12 @@
-"""What every check module shares: the trial of one example and its check helpers.
+"""What every check module shares: the example under test and its check helpers.
 
-A trial holds the net under test and its model, the script of the moves so far and the
-clauses it exercised.  `check` names a clause: a failure raises ClauseFailure with the
-clause and the script (what the runner reports); a failure of a clause outside the run's
-selection raises Disabled instead, which ends the checking of the example (its remaining
-moves are skipped), so a selection of clauses is judged only on its own clauses and a
-known failure does not hide the others.
+An example (`Example`; `Trial` for the parameter groups, with the net under test and
+its model) holds the script of the moves so far and the clauses it exercised.  `check`
+names a clause: a failure raises ClauseFailure with the clause and the script (what the
+runner reports); a failure of a clause outside the run's selection, or of one listed as
+an expected failure (recorded, unshrunk, on the run), raises Disabled instead, which
+ends the checking of the example (its remaining moves are skipped), so a selection of
+clauses is judged only on its own clauses and a known failure does not hide the others.
 """
 
 import functools
@@ -25,7 +26,8 @@ class ClauseFailure(AssertionError):
 
 
 class Disabled(Exception):
-    """A clause outside the selection failed: stop checking this example."""
+    """A clause outside the selection, or one expected to fail, failed: stop checking
+    this example."""
 
 
 def guarded(move):
@@ -47,30 +49,24 @@ def error_kind(adapter, exc):
     return kind if kind else "unexpected %s: %s" % (type(exc).__name__, str(exc)[:200])
 
 
-class Trial:
-    """One example: a fresh world (name counters, recording log) and the net built last."""
+class Example:
+    """One example of a group's machine: the script of its moves so far, the clauses it
+    exercised, and `check`, which names the clause each comparison verifies."""
 
-    def __init__(self, run):
+    def __init__(self, run, context):
         self.run = run
         self.adapter = run.adapter
         self.adapter.ensure_loaded()
         self.device = run.device
-        self.world = World(self.adapter.divergences)
-        self.adapter.reset_names()
-        recording.reset()
         self.exercised = set()
-        self.script = self.adapter.script_header()
-        self.context = "DI-01"   # the clause a mismatch after the last move belongs to
-        self.passed_once = False
-        self.net = self.model = None
-        self.moves_on_net = 0
+        self.context = context   # the clause a mismatch after the last move belongs to
         self.tainted = False
-        self.arch = None
-        self.width = 1           # the designed input: a feature size, or an arch.Input
+        self.script = []
 
     # -- checking ---------------------------------------------------------------------------
     def line(self, text):
         self.script.append(text)
+        self.run.script = self.script
 
     def check(self, clause, ok, message):
         self.exercised.add(clause)
@@ -79,6 +75,9 @@ class Trial:
         if self.run.enabled is not None and clause not in self.run.enabled:
             raise Disabled(clause)
         script = "\n".join(self.script + ["# expected: " + message.replace("\n", "\n# ")])
+        if self.run.expects_failure(clause):   # a known bug: note it, check on without it
+            self.run.known_failures.setdefault(clause, (message, script))
+            raise Disabled(clause)
         self.run.last_failure = (clause, message, script)
         raise ClauseFailure(clause, message, script)
 
@@ -93,12 +92,29 @@ class Trial:
         seen = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
         return result, kind, seen
 
-    def new_calls(self, start):
-        return recording.CALLS[start:]
-
     def finish(self):
         for clause in self.exercised:
             self.run.examples[clause] = self.run.examples.get(clause, 0) + 1
+
+
+class Trial(Example):
+    """One example of the parameter groups: a fresh world (name counters, recording
+    log) and the net built last."""
+
+    def __init__(self, run):
+        super().__init__(run, "DI-01")
+        self.world = World(self.adapter.divergences)
+        self.adapter.reset_names()
+        recording.reset()
+        self.script = self.adapter.script_header()
+        self.passed_once = False
+        self.net = self.model = None
+        self.moves_on_net = 0
+        self.arch = None
+        self.width = 1           # the designed input: a feature size, or an arch.Input
+
+    def new_calls(self, start):
+        return recording.CALLS[start:]
 
     # -- what the net reads -----------------------------------------------------------------
     def shares(self):

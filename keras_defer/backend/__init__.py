@@ -17,6 +17,7 @@ The eager fast path
     (always, except on TensorFlow). Callers look it up here at each call, so a test
     can spy on it.
     ``matmul_transposed(x, weight)``: ``x @ weight.T``, Dense's product.
+    ``matmul(a, b)``: ``a @ b`` of 2-D tensors of one dtype (``nd.dot``).
 Initial values
     ``random_draw(kind, shape, scale, shift, dtype)``: ``unit * scale + shift``, a fresh
     'uniform' or 'normal' draw, reproducible under ``keras.utils.set_random_seed``.
@@ -32,13 +33,41 @@ Devices and modules
     ``num_gpus()``: GPUs the backend can see.
     ``module_call``: what a block's ``torch.nn.Module`` call runs (PyTorch), or None.
 
-Gradient recording (``autograd``) and distribution belong here too, as one more
-group of names each backend module exports.
+Gradient recording (``autograd``: TensorFlow's tapes, PyTorch's autograd; refused on
+JAX and other backends, with what to use instead)
+    ``begin_recording()``, ``pause_recording()``, ``resume_recording()``,
+    ``end_recording()``: the recording switch, per thread; a session runs from
+    ``begin_recording`` to ``end_recording``, ``pause``/``resume`` inside it.
+    ``watch(tensor)``: what an array with an attached gradient holds from now on (a
+    tensor gradients can be taken for).
+    ``read_variables(variables)``: those Keras variables the recording may have read.
+    ``gradients(heads, head_grads, sources, retain_graph, create_graph)``: one
+    gradient (or None: unreachable) per source; raises ``NotRecorded``.
+    ``records_by_default``: whether operations are recorded outside a session too
+    (PyTorch), and ``unrecorded()``, a scope where they are not.
+    ``custom_gradient(inputs, outputs, backward)``: outputs recorded as one operation
+    of the inputs whose gradient a Python function computes (``autograd.Function``).
+
+Tensors (what an ``NDArray`` asks of the tensor it holds; ``keras.ops`` computes)
+    ``tensor_dtype(t)`` (a name, 'float32'), ``is_integer(t)``, ``is_tensor(x)``,
+    ``to_numpy(t)`` (a fresh writable copy), ``cast(t, name)``, ``reshape(t, shape)``,
+    ``to_vector(t)`` (0-d to shape (1,)), ``copy(t)``, ``read_variable(variable)`` (a
+    tensor later assignments leave alone; PyTorch: the variable's own tensor, which
+    gradients reach), ``trunc_div(a, b)`` (C's integer division), ``lgamma(t)``,
+    ``exact_sqrt(t)`` (correctly rounded), ``strided_slice(t, slices)`` (negative
+    steps too), ``stop_gradient(t)``.
+    ``device_string(t)``, ``to_device(t, ctx)``, ``wait_to_read(t)``,
+    ``synchronize()``: where a tensor lives, moving it, waiting for it.
+    ``adopt_array_type(cls, to_tensor)``: the backend's functions (and ``keras.ops``)
+    take instances of ``cls`` (NDArray) as ``to_tensor(instance)`` (TensorFlow,
+    JAX; elsewhere through ``cls.__array__``, a host copy).
+
+Distribution belongs here too, as one more group of names each backend module exports.
 """
 
 import keras
 
-from keras_defer.backend.common import MISS, in_compiled_call
+from keras_defer.backend.common import MISS, NotRecorded, in_compiled_call
 
 NAME = keras.backend.backend()
 """The active Keras backend."""
@@ -55,6 +84,7 @@ else:
 compile_call = _active.compile_call
 fast_call = _active.fast_call
 matmul_transposed = _active.matmul_transposed
+matmul = _active.matmul
 random_draw = _active.random_draw
 split_into = _active.split_into
 zeros = _active.zeros
@@ -63,9 +93,44 @@ snapshot = _active.snapshot
 device_name = _active.device_name
 num_gpus = _active.num_gpus
 module_call = _active.module_call
+begin_recording = _active.begin_recording
+pause_recording = _active.pause_recording
+resume_recording = _active.resume_recording
+end_recording = _active.end_recording
+watch = _active.watch
+read_variables = _active.read_variables
+gradients = _active.gradients
+records_by_default = _active.records_by_default
+unrecorded = _active.unrecorded
+custom_gradient = _active.custom_gradient
+tensor_dtype = _active.tensor_dtype
+is_integer = _active.is_integer
+is_tensor = _active.is_tensor
+to_numpy = _active.to_numpy
+cast = _active.cast
+reshape = _active.reshape
+to_vector = _active.to_vector
+copy = _active.copy
+read_variable = _active.read_variable
+trunc_div = _active.trunc_div
+lgamma = _active.lgamma
+exact_sqrt = _active.exact_sqrt
+strided_slice = _active.strided_slice
+stop_gradient = _active.stop_gradient
+device_string = _active.device_string
+to_device = _active.to_device
+wait_to_read = _active.wait_to_read
+synchronize = _active.synchronize
+adopt_array_type = _active.adopt_array_type
 
 __all__ = [
-    "NAME", "compile_call", "in_compiled_call", "fast_call", "MISS", "matmul_transposed",
+    "NAME", "compile_call", "in_compiled_call", "fast_call", "MISS", "matmul_transposed", "matmul",
     "random_draw", "split_into", "zeros", "concrete_scope", "snapshot", "device_name",
-    "num_gpus", "module_call",
+    "num_gpus", "module_call", "begin_recording", "pause_recording", "resume_recording",
+    "end_recording", "watch", "read_variables", "gradients", "records_by_default",
+    "unrecorded", "custom_gradient", "NotRecorded",
+    "tensor_dtype", "is_integer", "is_tensor", "to_numpy",
+    "cast", "reshape", "to_vector", "copy", "read_variable", "trunc_div", "lgamma",
+    "exact_sqrt", "strided_slice", "stop_gradient", "device_string", "to_device",
+    "wait_to_read", "synchronize", "adopt_array_type",
 ]

@@ -1,6 +1,7 @@
 """What every backend shares: the compiled-call state, and the generic versions of
 the backend front's names (``keras.ops`` and ``keras.random``), which a backend
-module keeps or replaces with something faster or more exact.
+module keeps or replaces with something faster or more exact. Gradient recording has
+no generic version: here it refuses, with a message that says what to use instead.
 
 A hybridized parent traces its children into its own graph: while it traces, a
 child must run plain instead of through its own compiled function
@@ -9,12 +10,14 @@ child must run plain instead of through its own compiled function
 """
 
 import contextlib
+import math
 import threading
 
 import keras
 import numpy as np
 
 from keras_defer import keras_compat
+from keras_defer.errors import MXNetError
 
 # -- compiled calls (hybridize) --------------------------------------------------------
 _local = threading.local()
@@ -73,6 +76,11 @@ MISS = object()
 def fast_call(block, args):
     """No fast path: every call takes Keras's ``Layer.__call__``."""
     return MISS
+
+
+def matmul(a, b):
+    """``a @ b`` of two 2-D tensors of one dtype (``nd.dot``)."""
+    return keras.ops.matmul(a, b)
 
 
 def matmul_transposed(x, weight):
@@ -138,3 +146,192 @@ def num_gpus():
 
 module_call = None
 """What a block's module call runs where layers are modules (PyTorch); None elsewhere."""
+
+
+# -- gradient recording (autograd) -----------------------------------------------------
+# ``keras_defer.autograd`` drives these; the state they keep is per thread, as MXNet's
+# recording flag is. A *session* runs from the moment recording turns on outside any
+# session (``record()`` entered) to the moment it turns off with no ``record()``
+# scope left open; inside it, ``pause()`` stops and resumes recording.
+class NotRecorded(Exception):
+    """Raised by ``gradients``: a head was not recorded, or its history is gone."""
+
+
+records_by_default = False
+"""Whether the backend records operations outside any session (PyTorch does, while
+its grad mode is on): then ``autograd`` runs NDArray operations outside ``record()``
+in ``unrecorded()``, as MXNet records nothing there."""
+
+RECORDING_UNSUPPORTED = (
+    "autograd.record() needs a Keras backend that records operations for "
+    "differentiation (TensorFlow or PyTorch); Keras's %r backend does not. Train with "
+    "Keras instead: net.compile(optimizer, loss) and net.fit(...) (a Block is a Keras "
+    "layer, a Sequential a Keras model), or set KERAS_BACKEND to 'tensorflow' or "
+    "'torch'." % keras.backend.backend())
+
+
+def begin_recording():
+    """Recording turns on, starting a session."""
+    raise MXNetError(RECORDING_UNSUPPORTED)
+
+
+def pause_recording():
+    """Recording turns off inside a session (``pause()``)."""
+
+
+def resume_recording():
+    """Recording turns back on inside a session."""
+
+
+def end_recording():
+    """The session ends (recording is off, or turns off now)."""
+
+
+def watch(tensor):
+    """A tensor holding ``tensor``'s value whose gradient later ``gradients`` calls can
+    compute, for an array with an attached gradient: the caller stores the result in
+    place of ``tensor``. Called while recording."""
+    return tensor
+
+
+def read_variables(variables):
+    """Those of ``variables`` (Keras variables) that the recorded operations may have
+    read, in order."""
+    return []
+
+
+def gradients(heads, head_grads, sources, retain_graph=False, create_graph=False):
+    """The gradient of ``sum(head * head_grad)`` over ``heads`` with respect to each
+    of ``sources`` (tensors given to ``watch``, or Keras variables), None where a
+    source is unreachable from the heads; a ``head_grads`` entry None means ones.
+    ``create_graph``: record the computation, so that the results can be
+    differentiated in turn. Raises ``NotRecorded``."""
+    raise MXNetError(RECORDING_UNSUPPORTED)
+
+
+def unrecorded():
+    """``with unrecorded():`` the backend records nothing (PyTorch's ``no_grad``)."""
+    return contextlib.nullcontext()
+
+
+def custom_gradient(inputs, outputs, backward):
+    """``outputs`` (tensors computed from ``inputs`` without recording) as new
+    tensors recorded as one operation of ``inputs`` whose gradient is
+    ``backward(output_grads) -> input_grads`` (lists of tensors)."""
+    raise MXNetError(RECORDING_UNSUPPORTED)
+
+
+# -- tensors (what an NDArray asks of the tensor it holds) -----------------------------
+# ``keras.ops`` computes every NDArray operation; these answer questions about a
+# tensor (dtype, device, a host copy) and do what Keras has no op for (C-style integer
+# division, lgamma) or does with per-call overhead an NDArray must not add (a cast, a
+# reshape). The backend modules replace them with one raw call each.
+def tensor_dtype(t):
+    """The dtype name ('float32', 'int64', ...) of tensor ``t``."""
+    return keras.backend.standardize_dtype(t.dtype)
+
+
+def is_integer(t):
+    """Whether ``t`` holds integers or booleans."""
+    name = tensor_dtype(t)
+    return name == "bool" or "int" in name
+
+
+def is_tensor(x):
+    """Whether ``x`` is a tensor of the backend (not a numpy array, not a variable)."""
+    return keras.ops.is_tensor(x)
+
+
+def to_numpy(t):
+    """A fresh, writable numpy copy of ``t``."""
+    return np.array(keras.ops.convert_to_numpy(t))
+
+
+def cast(t, name):
+    return keras.ops.cast(t, name)
+
+
+def trunc_div(a, b):
+    """Integer division rounding towards zero (C's, MXNet's), not towards -inf."""
+    quotient = keras.ops.floor_divide(keras.ops.abs(a), keras.ops.abs(b))
+    return keras.ops.where(keras.ops.sign(a) * keras.ops.sign(b) < 0, -quotient, quotient)
+
+
+def device_string(t):
+    """``'cpu:0'``, ``'gpu:1'``: where ``t`` lives."""
+    return "cpu:0"
+
+
+def stop_gradient(t):
+    return keras.ops.stop_gradient(t)
+
+
+def wait_to_read(t):
+    """Wait until ``t`` is computed (asynchronous backends); returns ``t``."""
+    return t
+
+
+def synchronize():
+    """Wait for every queued computation (``nd.waitall``)."""
+
+
+def copy(t):
+    """A tensor holding ``t``'s value that later writes to ``t``'s storage leave alone."""
+    return keras.ops.copy(t)
+
+
+def to_device(t, ctx):
+    """A copy of ``t`` on the device of Context ``ctx``."""
+    with keras.device(ctx.keras_device):
+        return keras.ops.copy(t)
+
+
+def read_variable(variable):
+    """The current value of Keras variable ``variable``, as a tensor that later
+    assignments to the variable leave alone."""
+    return keras.ops.copy(variable.value)
+
+
+def lgamma(t):
+    """log|Γ(t)| elementwise (no ``keras.ops`` version: computed on the host)."""
+    values = np.vectorize(math.lgamma, otypes=[np.float64])(keras.ops.convert_to_numpy(t))
+    return keras.ops.convert_to_tensor(values, dtype=tensor_dtype(t))
+
+
+def exact_sqrt(t):
+    """A correctly rounded square root."""
+    return keras.ops.sqrt(t)
+
+
+def reshape(t, shape):
+    return keras.ops.reshape(t, shape)
+
+
+def to_vector(t):
+    """A 0-d tensor as shape (1,)."""
+    return keras.ops.reshape(t, (1,))
+
+
+def strided_slice(t, slices):
+    """``t[slices]`` for a tuple of Python slices, negative steps included (an axis
+    sliced backwards is flipped first: not every backend takes negative steps)."""
+    if all(s.step is None or s.step > 0 for s in slices):
+        return t[slices]
+    shape = tuple(t.shape)
+    forward = []
+    for axis, s in enumerate(slices):
+        if s.step is not None and s.step < 0:
+            n = shape[axis]
+            start, stop, step = s.indices(n)
+            t = keras.ops.flip(t, axis=axis)
+            forward.append(slice(n - 1 - start, n - 1 - stop, -step))
+        else:
+            forward.append(s)
+    return t[tuple(forward)]
+
+
+def adopt_array_type(cls, to_tensor):
+    """Let the backend's own functions (and so ``keras.ops``) take instances of
+    ``cls`` (NDArray) as the tensor ``to_tensor(instance)``, without a host copy, where
+    the backend has a hook for that. Elsewhere they go through ``cls.__array__``: a
+    copy, eager only."""

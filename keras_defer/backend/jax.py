@@ -10,6 +10,9 @@ values and is assigned to the variables, or recorded by an enclosing stateless s
 (Keras's JAX trainer). Inputs of a new shape are traced again by JAX itself; a wrong
 shape raises keras_defer's own error while tracing. The first pass always runs
 eagerly.
+
+JAX has no tape to record operations on: ``autograd.record()`` refuses with a
+message naming what does work (Keras's ``fit``; ``jax.grad`` of a stateless call).
 """
 
 import contextlib
@@ -17,12 +20,17 @@ import contextlib
 import jax
 import jax.numpy as jnp
 import keras
+import numpy as np
 
 from keras_defer import keras_compat
 from keras_defer.backend.common import (  # noqa: F401  (the same on JAX)
-    PLAIN, compiled_mode, compiled_scope, device_name, fast_call, matmul_transposed,
-    module_call, random_draw, snapshot, split_into, zeros,
+    PLAIN, NotRecorded, compiled_mode, compiled_scope, device_name, end_recording,
+    exact_sqrt, fast_call, matmul, matmul_transposed, module_call, pause_recording,
+    random_draw,
+    read_variables, records_by_default, resume_recording, snapshot, split_into,
+    unrecorded, watch, zeros,
 )
+from keras_defer.errors import MXNetError
 
 _TRACING_SCOPES = ("stateless_scope", "symbolic_scope")
 
@@ -92,3 +100,110 @@ def _tracing():
 
 def num_gpus():
     return len([d for d in jax.devices() if d.platform == "gpu"])
+
+
+# -- gradient recording (autograd) -----------------------------------------------------
+RECORDING_UNSUPPORTED = (
+    "autograd.record() is not available on Keras's JAX backend: JAX records no "
+    "operations (it differentiates functions, with jax.grad), so gradients of "
+    "imperative code cannot be taken after the fact. Train with Keras instead: "
+    "net.compile(optimizer, loss) and net.fit(...) (a Block is a Keras layer, a "
+    "Sequential a Keras model); or differentiate a pure function with jax.grad: "
+    "jax.grad(lambda values: loss(net.stateless_call(values, state, x)[0]))(params), "
+    "where params = [v.value for v in net.trainable_variables] and state = [v.value "
+    "for v in net.non_trainable_variables]; or set KERAS_BACKEND to 'tensorflow' or "
+    "'torch', where autograd.record() works.")
+
+
+def begin_recording():
+    raise MXNetError(RECORDING_UNSUPPORTED)
+
+
+def gradients(heads, head_grads, sources, retain_graph=False, create_graph=False):
+    raise MXNetError(RECORDING_UNSUPPORTED)
+
+
+def custom_gradient(inputs, outputs, backward):
+    raise MXNetError(RECORDING_UNSUPPORTED)
+
+
+# -- tensors (NDArray) -----------------------------------------------------------------
+def tensor_dtype(t):
+    return t.dtype.name
+
+
+def is_integer(t):
+    return t.dtype.kind in "iub"
+
+
+def is_tensor(x):
+    return isinstance(x, jax.Array)
+
+
+def to_numpy(t):
+    return np.array(t)  # np.asarray would give a read-only view
+
+
+def cast(t, name):
+    return t.astype(name)
+
+
+def trunc_div(a, b):
+    a = jnp.asarray(a)
+    return jax.lax.div(a, jnp.asarray(b, dtype=a.dtype))
+
+
+def device_string(t):
+    try:
+        device = next(iter(t.devices()))
+    except Exception:  # a tracer: no device yet
+        return "cpu:0"
+    return "%s:%d" % (device.platform, device.id)
+
+
+def stop_gradient(t):
+    return jax.lax.stop_gradient(t)
+
+
+def wait_to_read(t):
+    return t.block_until_ready() if hasattr(t, "block_until_ready") else t
+
+
+def synchronize():
+    jax.effects_barrier()
+
+
+def copy(t):
+    return t  # immutable
+
+
+def to_device(t, ctx):
+    ctx.keras_device  # noqa: B018 - MXNetError for a GPU the backend cannot see
+    platform = "cpu" if ctx.device_type == "cpu" else "gpu"
+    return jax.device_put(t, jax.devices(platform)[ctx.device_id])
+
+
+def read_variable(variable):
+    return variable.value  # immutable: later assignments replace it
+
+
+def lgamma(t):
+    return jax.lax.lgamma(t)
+
+
+def reshape(t, shape):
+    return t.reshape(tuple(shape))
+
+
+def to_vector(t):
+    return t.reshape((1,))
+
+
+def strided_slice(t, slices):
+    return t[slices]  # negative steps included
+
+
+def adopt_array_type(cls, to_tensor):
+    """``jnp.asarray`` (what Keras's JAX ops convert with) takes instances of ``cls``
+    through ``__jax_array__``."""
+    cls.__jax_array__ = to_tensor

@@ -1,5 +1,6 @@
 """TensorFlow: ``hybridize()`` as ``tf.function``, cheap random draws for the
-initializers, and the eager fast path (``tf_fast_path``).
+initializers, the eager fast path (``tf_fast_path``), and ``autograd`` on
+``tf.GradientTape``.
 
 ``hybridize()`` maps to ``tf.function``. One graph is traced per input signature
 and training mode (the ``training`` a child inherits from its parent's Keras call
@@ -16,7 +17,9 @@ of its ~170 us per call on a 2-core CPU); our own cache key is two attribute rea
 
 import functools
 import random
+import threading
 
+import keras
 import numpy as np
 import tensorflow as tf
 from tensorflow.python.framework import random_seed as _tf_random_seed
@@ -25,7 +28,9 @@ from tensorflow.python.ops import gen_math_ops as _math_ops
 from tensorflow.python.ops import gen_stateless_random_ops as _stateless_ops
 
 from keras_defer.backend.common import (  # noqa: F401  (the same on TensorFlow)
-    PLAIN, compiled_mode, compiled_scope, concrete_scope, device_name, module_call, snapshot,
+    PLAIN, NotRecorded, compiled_mode, compiled_scope, concrete_scope, device_name,
+    exact_sqrt, module_call, records_by_default, snapshot, synchronize,
+    unrecorded, wait_to_read,
 )
 from keras_defer.backend.tf_fast_path import fast_call  # noqa: F401
 
@@ -155,6 +160,19 @@ def zeros(shape, dtype):
 
 
 # -- the eager fast path's matmul, devices ---------------------------------------------
+_FLOATS = frozenset({tf.float16, tf.bfloat16, tf.float32, tf.float64})
+
+
+def matmul(a, b):
+    """``a @ b``: the raw MatMul op for float tensors (``keras.ops.matmul`` costs ~50 us
+    more per call in conversions and dtype rules, ``tf.linalg.matmul`` ~15 us);
+    Keras's for anything else (integers, KerasTensors)."""
+    if a.dtype in _FLOATS and not isinstance(a, keras.KerasTensor) and not isinstance(
+            b, keras.KerasTensor):
+        return _math_ops.mat_mul(a, b)
+    return keras.ops.matmul(a, b)
+
+
 def matmul_transposed(x, weight):
     """``x @ weight.T`` as one MatMul op (no Transpose)."""
     return tf.linalg.matmul(x, weight, transpose_b=True)
@@ -162,3 +180,199 @@ def matmul_transposed(x, weight):
 
 def num_gpus():
     return len(tf.config.list_logical_devices("GPU"))
+
+
+# -- gradient recording (autograd) -----------------------------------------------------
+# A session records on a persistent ``tf.GradientTape`` (``pause()`` pops it from TF's
+# tape stack, a resume pushes it back: ``__exit__``/``__enter__`` do exactly that).
+# MXNet keeps an array's history as long as the array lives, so a head computed in
+# one ``record()`` can be used in the next one and differentiated there (a GAN's
+# generator output, made in the discriminator's step, trained in the generator's).
+# A tape only knows what it saw, so the tapes of the last two sessions record
+# together: the older one has seen both, and gradients come from it. Older tapes
+# are dropped, with everything they hold (memory stays bounded by two sessions).
+_WINDOW = 2
+_local = threading.local()
+
+
+def _tapes():
+    try:
+        return _local.tapes
+    except AttributeError:
+        _local.tapes, _local.recording = [], False
+        return _local.tapes
+
+
+def _push(tapes):
+    for tape in tapes:
+        tape.__enter__()
+    _local.recording = True
+
+
+def _pop(tapes):
+    for tape in tapes:
+        tape.__exit__(None, None, None)
+    _local.recording = False
+
+
+def begin_recording():
+    tapes = _tapes()
+    if _local.recording:
+        _pop(tapes)
+    if len(tapes) >= _WINDOW:
+        del tapes[0]
+    tapes.append(tf.GradientTape(persistent=True))
+    _push(tapes)
+
+
+def pause_recording():
+    tapes = _tapes()
+    if _local.recording:
+        _pop(tapes)
+
+
+def resume_recording():
+    tapes = _tapes()
+    if not _local.recording:
+        _push(tapes)
+
+
+end_recording = pause_recording
+
+
+def watch(tensor):
+    for tape in _tapes():
+        tape.watch(tensor)
+    return tensor
+
+
+def read_variables(variables):
+    tapes = _tapes()
+    if not tapes:
+        return []
+    read = {id(v) for v in tapes[0].watched_variables()}
+    return [v for v in variables if id(v.value) in read]
+
+
+def gradients(heads, head_grads, sources, retain_graph=False, create_graph=False):
+    tapes = _tapes()
+    if not tapes:
+        raise NotRecorded()
+    sources = [s.value if isinstance(s, keras.Variable) else s for s in sources]
+    if all(g is None for g in head_grads):
+        head_grads = None
+    else:
+        head_grads = [tf.ones_like(h) if g is None else g for h, g in zip(heads, head_grads)]
+    # Without create_graph nothing of the backward pass is recorded (inside record(),
+    # a tape would record it, at a cost); with it, everything is, even after record().
+    switch = create_graph != _local.recording
+    if switch:
+        (_push if create_graph else _pop)(tapes)
+    if create_graph:  # TF warns that this records the gradient: it is what is asked
+        logger = tf.get_logger()
+        level = logger.level
+        logger.setLevel("ERROR")
+    try:
+        grads = tapes[0].gradient(heads, sources, output_gradients=head_grads,
+                                  unconnected_gradients=tf.UnconnectedGradients.NONE)
+    finally:
+        if create_graph:
+            logger.setLevel(level)
+        if switch:
+            (_pop if create_graph else _push)(tapes)
+    return [tf.convert_to_tensor(g) if isinstance(g, tf.IndexedSlices) else g for g in grads]
+
+
+def custom_gradient(inputs, outputs, backward):
+    @tf.custom_gradient
+    def operation(*_):
+        def gradient(*output_grads):
+            return backward([tf.zeros_like(o) if g is None else g
+                             for o, g in zip(outputs, output_grads)])
+
+        return list(outputs), gradient
+
+    return list(operation(*inputs))
+
+
+# -- tensors (NDArray) -----------------------------------------------------------------
+# Raw TF calls: ``keras.ops.cast`` or ``reshape`` costs twice the op itself eagerly.
+_TF_INTEGER = frozenset(
+    (tf.int8, tf.int16, tf.int32, tf.int64, tf.uint8, tf.uint16, tf.uint32, tf.uint64,
+     tf.bool))
+
+
+def tensor_dtype(t):
+    return t.dtype.name
+
+
+def is_integer(t):
+    return t.dtype in _TF_INTEGER
+
+
+is_tensor = tf.is_tensor
+
+
+def to_numpy(t):
+    return t.numpy()  # a fresh, writable host copy
+
+
+def cast(t, name):
+    return tf.cast(t, name)
+
+
+def trunc_div(a, b):
+    return tf.truncatediv(a, b)
+
+
+def device_string(t):
+    return t.device
+
+
+def stop_gradient(t):
+    return tf.stop_gradient(t)
+
+
+def copy(t):
+    return tf.identity(t)
+
+
+def to_device(t, ctx):
+    with tf.device(ctx.keras_device):
+        return tf.identity(t)
+
+
+def read_variable(variable):
+    # ``variable.value`` is the tf.Variable itself (or, under autocast or a stateless
+    # scope, a tensor): read it into a tensor that later assigns leave alone.
+    return tf.convert_to_tensor(variable.value)
+
+
+def lgamma(t):
+    return tf.math.lgamma(t)
+
+
+def reshape(t, shape):
+    return tf.reshape(t, shape)  # half of keras.ops.reshape's eager cost
+
+
+def to_vector(t):
+    """A 0-d tensor as shape (1,) (TF's expand_dims is 4x cheaper than reshape)."""
+    return tf.expand_dims(t, 0)
+
+
+def strided_slice(t, slices):
+    return t[slices]  # negative steps included
+
+
+def adopt_array_type(cls, to_tensor):
+    """TensorFlow converts instances of ``cls`` with ``to_tensor`` (its conversion
+    registry), in graphs too and without a copy; a requested dtype is a cast."""
+
+    def convert(value, dtype=None, name=None, as_ref=False):
+        tensor = to_tensor(value)
+        if dtype is not None and tensor.dtype != dtype:
+            tensor = tf.cast(tensor, dtype)
+        return tensor
+
+    tf.register_tensor_conversion_function(cls, convert)

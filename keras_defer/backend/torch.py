@@ -1,5 +1,6 @@
 """PyTorch: layers are ``torch.nn.Module``s, variables wrap the tensors they are
-given, and ``hybridize()`` stays eager (``compile_call`` is common's: None).
+given, ``hybridize()`` stays eager (``compile_call`` is common's: None), and
+``autograd`` is PyTorch's own.
 
 Keras's ``compute_output_spec`` runs the model inside its stateless and symbolic
 scopes and a ``"meta"`` device scope (tensors without data); the first pass steps
@@ -7,12 +8,16 @@ out of all three (``concrete_scope``), so initial values and variables are real
 tensors on the default device.
 """
 
+import threading
+
 import keras
 import torch
 
 from keras_defer import keras_compat
 from keras_defer.backend.common import (  # noqa: F401  (the same on PyTorch)
-    compile_call, fast_call, matmul_transposed, random_draw, split_into, zeros,
+    NotRecorded, adopt_array_type, compile_call, fast_call, matmul, matmul_transposed,
+    random_draw,
+    split_into, zeros,
 )
 
 _SYMBOLIC_SCOPES = ("stateless_scope", "symbolic_scope", "torch_device")
@@ -60,3 +65,207 @@ def module_call(layer, *args, **kwargs):
     ``Operation.__call__``; so a block's module call goes where ``TorchLayer.forward``
     would have sent it. (PyTorch module hooks do not run for blocks.)"""
     return _layer_forward(layer, *args, **kwargs)
+
+
+# -- gradient recording (autograd) -----------------------------------------------------
+# PyTorch records every operation on tensors that require grad while its (per-thread)
+# grad mode is on, and an array's history lives as long as the array, as in MXNet: a
+# session turns grad mode on, ``pause()`` off, and the end of the session puts back
+# whatever mode was set before it. An array with an attached gradient holds a leaf
+# tensor that requires grad (``watch``); parameters' variables are such leaves
+# already (``torch.nn.Parameter``, requiring grad when trainable).
+records_by_default = True
+_set_grad_enabled = torch._C._set_grad_enabled
+_local = threading.local()
+
+
+def begin_recording():
+    _local.outside = torch.is_grad_enabled()
+    _set_grad_enabled(True)
+
+
+def pause_recording():
+    _set_grad_enabled(False)
+
+
+def resume_recording():
+    _set_grad_enabled(True)
+
+
+def end_recording():
+    _set_grad_enabled(getattr(_local, "outside", True))
+
+
+class unrecorded:
+    """``with unrecorded():`` PyTorch records nothing (``torch.no_grad()``, at a fifth
+    of its cost: NDArray operations outside ``record()`` pay it on every call)."""
+
+    __slots__ = ("_previous",)
+
+    def __enter__(self):
+        self._previous = torch.is_grad_enabled()
+        _set_grad_enabled(False)
+
+    def __exit__(self, *exc):
+        _set_grad_enabled(self._previous)
+        return False
+
+
+def watch(tensor):
+    if tensor.requires_grad and tensor.is_leaf:
+        return tensor
+    if not (tensor.is_floating_point() or tensor.is_complex()):
+        return tensor  # PyTorch differentiates floats only
+    return tensor.detach().requires_grad_()
+
+
+def read_variables(variables):
+    return [v for v in variables if v.trainable]
+
+
+def gradients(heads, head_grads, sources, retain_graph=False, create_graph=False):
+    if not all(h.requires_grad for h in heads):
+        raise NotRecorded()
+    grad_outputs = [torch.ones_like(h) if g is None else g for h, g in zip(heads, head_grads)]
+    sources = [s.value if isinstance(s, keras.Variable) else s for s in sources]
+    wanted = [i for i, s in enumerate(sources) if s.requires_grad]
+    result = [None] * len(sources)
+    if not wanted:
+        return result
+    previous = torch.is_grad_enabled()
+    _set_grad_enabled(create_graph)
+    try:
+        grads = torch.autograd.grad(heads, [sources[i] for i in wanted], grad_outputs,
+                                    retain_graph=retain_graph, create_graph=create_graph,
+                                    allow_unused=True)
+    except RuntimeError as exc:
+        if "second time" in str(exc):  # freed by an earlier backward without retain_graph
+            raise NotRecorded() from exc
+        raise
+    finally:
+        _set_grad_enabled(previous)
+    for i, grad in zip(wanted, grads):
+        result[i] = grad
+    return result
+
+
+class _Custom(torch.autograd.Function):
+    """One recorded operation: forward gives back the outputs computed before,
+    backward calls the given function."""
+
+    @staticmethod
+    def forward(ctx, backward, count, *tensors):
+        ctx.backward, ctx.count = backward, count
+        return tuple(t.detach() for t in tensors[count:])
+
+    @staticmethod
+    def backward(ctx, *output_grads):
+        grads = ctx.backward(list(output_grads))
+        return (None, None, *grads) + (None,) * len(output_grads)
+
+
+def custom_gradient(inputs, outputs, backward):
+    return list(_Custom.apply(backward, len(inputs), *inputs, *outputs))
+
+
+# -- tensors (NDArray) -----------------------------------------------------------------
+_TORCH_NAMES = {getattr(torch, n): n for n in (
+    "float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64",
+    "uint8", "uint16", "uint32", "uint64", "bool") if hasattr(torch, n)}
+
+
+def tensor_dtype(t):
+    return _TORCH_NAMES[t.dtype]
+
+
+def is_integer(t):
+    return not (t.dtype.is_floating_point or t.dtype.is_complex)
+
+
+def is_tensor(x):
+    return isinstance(x, torch.Tensor)
+
+
+def to_numpy(t):
+    t = t.detach()
+    if t.device.type == "cpu":
+        return t.numpy().copy()  # .numpy() shares the tensor's memory
+    return t.cpu().numpy()
+
+
+def cast(t, name):
+    return t.to(getattr(torch, name))
+
+
+def trunc_div(a, b):
+    return torch.div(a, b, rounding_mode="trunc")
+
+
+def device_string(t):
+    device = t.device
+    return "%s:%d" % (device.type, device.index or 0)
+
+
+def stop_gradient(t):
+    return t.detach()
+
+
+def wait_to_read(t):
+    return t
+
+
+def synchronize():
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
+def copy(t):
+    return t.clone()
+
+
+def to_device(t, ctx):
+    ctx.keras_device  # noqa: B018 - MXNetError for a GPU the backend cannot see
+    if ctx.device_type == "cpu":
+        return t.to("cpu")
+    return t.to("cuda:%d" % ctx.device_id)
+
+
+def read_variable(variable):
+    # The variable's own tensor (assigned in place, ``copy_``): gradients reach it.
+    return variable.value
+
+
+def lgamma(t):
+    return torch.lgamma(t)
+
+
+def exact_sqrt(t):
+    """A correctly rounded float32 square root (PyTorch's CPU kernel is off by 1 ulp)."""
+    if t.dtype == torch.float32:
+        return torch.sqrt(t.double()).float()
+    return torch.sqrt(t)
+
+
+def reshape(t, shape):
+    return t.reshape(tuple(shape))
+
+
+def to_vector(t):
+    return t.reshape((1,))
+
+
+def strided_slice(t, slices):
+    """``t[slices]``; PyTorch refuses negative steps: those axes are flipped first."""
+    if all(s.step is None or s.step > 0 for s in slices):
+        return t[slices]
+    shape = tuple(t.shape)
+    positive = []
+    for axis, s in enumerate(slices):
+        if s.step is not None and s.step < 0:
+            n = shape[axis]
+            start, stop, step = s.indices(n)
+            t = torch.flip(t, (axis,))
+            positive.append(slice(n - 1 - start, n - 1 - stop, -step))
+        else:
+            positive.append(s)
+    return t[tuple(positive)]

@@ -2,6 +2,6 @@
 
 from keras_defer import nn
 from keras_defer.block import Block, HybridBlock
-from keras_defer.parameter import Parameter, ParameterDict
+from keras_defer.parameter import Constant, Parameter, ParameterDict
 
-__all__ = ["nn", "Block", "HybridBlock", "Parameter", "ParameterDict"]
+__all__ = ["nn", "Block", "HybridBlock", "Parameter", "Constant", "ParameterDict"]

@@ -1,47 +1,19 @@
-"""``mxnet.nd`` stand-in: the creation functions Gluon tutorials use.
+"""``mxnet.nd`` (MXNet 1.9.1's ``mxnet.ndarray``): ``NDArray`` and the functions that
+make and combine them (``nd.array``, ``nd.dot``, ``nd.random.uniform``, ...).
 
-They return tensors of the active Keras backend, so their results feed keras_defer
-blocks and any Keras layer alike. Gluon's default dtype is float32 whatever the source.
+Every function returns ``NDArray``s, which hold tensors of the active Keras backend;
+a keras_defer block called with NDArrays returns NDArrays. The names are gathered by
+``keras_defer.nd.api`` from one module per op family.
+
+As ``mxnet.nd`` is ``mxnet.ndarray``, this package is also ``keras_defer.ndarray``
+(``NDArray``'s module reads ``keras_defer.ndarray.ndarray``, as MXNet's prints).
 """
 
-import keras
-import numpy as np
+import sys as _sys
 
-from keras_defer.nd import random  # noqa: F401
+from keras_defer.nd import ndarray as _ndarray_module
+from keras_defer.nd.api import *  # noqa: F401,F403
+from keras_defer.nd.api import __all__  # noqa: F401
 
-__all__ = ["array", "ones", "zeros", "full", "random"]
-
-
-def _on(ctx):
-    from keras_defer.context import Context
-
-    return keras.device(Context(ctx).keras_device) if ctx is not None else _NullScope()
-
-
-class _NullScope:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-
-def array(source_array, ctx=None, dtype=None):
-    """A tensor holding ``source_array`` (float32 unless ``dtype`` says otherwise)."""
-    with _on(ctx):
-        return keras.ops.convert_to_tensor(np.asarray(source_array), dtype=dtype or "float32")
-
-
-def zeros(shape, ctx=None, dtype="float32"):
-    with _on(ctx):
-        return keras.ops.zeros(shape, dtype=dtype or "float32")
-
-
-def ones(shape, ctx=None, dtype="float32"):
-    with _on(ctx):
-        return keras.ops.ones(shape, dtype=dtype or "float32")
-
-
-def full(shape, val, ctx=None, dtype="float32"):
-    with _on(ctx):
-        return keras.ops.full(shape, val, dtype=dtype or "float32")
+_sys.modules.setdefault("keras_defer.ndarray", _sys.modules[__name__])
+_sys.modules.setdefault("keras_defer.ndarray.ndarray", _ndarray_module)

@@ -9,6 +9,7 @@ function takes ``ctx=`` (a ``Context``) and creates the array on that device.
 import keras
 import numpy as np
 
+from keras_defer import context
 from keras_defer.context import Context
 from keras_defer.nd import _backend
 from keras_defer.nd.ndarray import NDArray, apply, deliver, wrap
@@ -33,10 +34,9 @@ _NO_SCOPE = _NoScope()
 
 
 def device_scope(ctx):
-    """``keras.device`` for ``ctx`` (a Context, or None for the default device)."""
-    if ctx is None:
-        return _NO_SCOPE
-    return keras.device(Context(ctx).keras_device)
+    """``keras.device`` for ``ctx`` (a Context, or None: the context of an enclosing
+    ``with ctx:``, else the default device); ``MXNetError`` for a GPU not there."""
+    return context.device_scope(ctx)
 
 
 def _shape_tuple(shape):

@@ -8,6 +8,7 @@ the L2 (or L1) norm over all elements or over ``axis``, a scalar again being ``(
 
 import keras
 
+from keras_defer import backend
 from keras_defer.errors import MXNetError
 from keras_defer.nd import _backend
 from keras_defer.nd.math import operands
@@ -29,7 +30,11 @@ def _reversed_axes(t):
 
 def _dot_t(lhs, rhs, transpose_a, transpose_b):
     lhs, rhs = operands(lhs, rhs)
-    a_shape, b_shape = tuple(lhs.shape), tuple(rhs.shape)
+    a_shape, b_shape = lhs.shape, rhs.shape
+    if (len(a_shape) == 2 and len(b_shape) == 2 and not transpose_a and not transpose_b
+            and a_shape[1] == b_shape[0]):
+        return backend.matmul(lhs, rhs)  # the common case, with no more shape work
+    a_shape, b_shape = tuple(a_shape), tuple(b_shape)
     a = _reversed_axes(lhs) if transpose_a else lhs
     b = _reversed_axes(rhs) if transpose_b else rhs
     if tuple(a.shape)[-1] != tuple(b.shape)[0]:
@@ -38,7 +43,7 @@ def _dot_t(lhs, rhs, transpose_a, transpose_b):
             "%s X %s" % (tuple(a.shape)[-1], tuple(b.shape)[0], _shape_text(a_shape),
                          _shape_text(b_shape)))
     if len(a.shape) == 2 and len(b.shape) == 2:
-        return ops.matmul(a, b)
+        return backend.matmul(a, b)
     result = ops.tensordot(a, b, axes=1)
     return _backend.to_vector(result) if len(result.shape) == 0 else result
 

@@ -25,6 +25,7 @@ host round trips): an op through NDArray costs a function call and an object mor
 than the same op on raw tensors.
 """
 
+import threading
 import warnings
 
 import numpy as np
@@ -33,7 +34,9 @@ from keras_defer.context import Context
 from keras_defer.errors import MXNetError
 from keras_defer.nd import _backend
 
-__all__ = ["NDArray", "apply", "wrap", "unwrap", "deliver", "set_apply_hook"]
+__all__ = [
+    "NDArray", "apply", "wrap", "unwrap", "wrap_all", "unwrap_all", "deliver", "set_apply_hook",
+]
 
 _NUMERIC = (int, float, bool, np.generic)
 
@@ -57,9 +60,25 @@ def set_apply_hook(hook):
     return previous
 
 
+class _Caller(threading.local):
+    """Who called the blocks now running, per thread: None (no block runs), ``NDARRAY``
+    (MXNet's world: a block called with NDArrays) or ``KERAS`` (a block called with
+    backend tensors: Keras's ``fit``, the functional API, a user's GradientTape), set by
+    ``keras_defer.block`` at the outermost call."""
+
+    outermost = None
+
+
+NDARRAY, KERAS = "ndarray", "keras"
+caller = _Caller()
+
+
 def apply(fn, /, *inputs, **params):
-    """Run one op: ``fn(*tensors, **params)`` on the inputs' tensors, outputs wrapped."""
-    if _apply_hook is not None:
+    """Run one op: ``fn(*tensors, **params)`` on the inputs' tensors, outputs wrapped.
+
+    The hook (autograd's MXNet semantics) is skipped inside a forward that Keras
+    called: there the backend records as Keras expects (``fit`` on PyTorch)."""
+    if _apply_hook is not None and caller.outermost != KERAS:
         return _apply_hook(fn, inputs, params)
     result = fn(*[x._data if isinstance(x, NDArray) else x for x in inputs], **params)
     if isinstance(result, (tuple, list)):
@@ -93,6 +112,34 @@ def wrap(tensor):
     return out
 
 
+def wrap_all(value):
+    """``value`` with every backend tensor in it wrapped, in tuples and lists too
+    (what a block called with NDArrays returns, what a user's ``forward`` receives)."""
+    if isinstance(value, (tuple, list)):
+        return _rebuild(value, [wrap_all(v) for v in value])
+    if _backend.is_tensor(value):
+        return wrap(value)
+    return value
+
+
+def unwrap_all(value):
+    """``value`` with every NDArray in it replaced by its tensor, in tuples and lists
+    too (what Keras gets from a user's ``forward``)."""
+    if isinstance(value, NDArray):
+        return value._data
+    if isinstance(value, (tuple, list)):
+        return _rebuild(value, [unwrap_all(v) for v in value])
+    return value
+
+
+def _rebuild(sequence, items):
+    if type(sequence) in (tuple, list):
+        return type(sequence)(items)
+    if hasattr(sequence, "_fields"):  # a namedtuple
+        return type(sequence)(*items)
+    return type(sequence)(items)
+
+
 class NDArray:
     """An n-dimensional array with MXNet 1.9.1's API, on the active Keras backend.
 
@@ -101,6 +148,9 @@ class NDArray:
     """
 
     __slots__ = ("_data", "_grad", "_grad_req", "__weakref__")
+    # MXNet's path (``mxnet.ndarray.ndarray.NDArray``, printed by ``type(x)``);
+    # ``keras_defer.nd`` registers ``keras_defer.ndarray`` as its alias.
+    __module__ = "keras_defer.ndarray.ndarray"
     # numpy leaves binary operators to us (``np_array + x`` -> ``x.__radd__``).
     __array_ufunc__ = None
     _repr_name = "NDArray"
@@ -208,7 +258,7 @@ class NDArray:
         return _View(self, _backend.stop_gradient, _detached_write, self.shape)
 
     def wait_to_read(self):
-        _backend.block(self._data)
+        _backend.wait_to_read(self._data)
 
     def _replace(self, tensor):
         """Store ``tensor`` (already of this array's dtype) as the whole new value."""
@@ -601,3 +651,7 @@ from keras_defer.nd import sort as _sort  # noqa: E402
 for _name in UNARY_METHODS:
     setattr(NDArray, _name, getattr(_math, _name))
 del _name
+
+# ``keras.ops`` and the backend's functions take NDArrays as their tensors (a layer's
+# ``forward`` reached through ``super().forward(x)`` from a user's forward gets them).
+_backend.adopt_array_type(NDArray, unwrap)

@@ -367,20 +367,7 @@ def split_v2(ary, indices_or_sections, axis=0, squeeze_axis=False):
 
 def strided_slice(t, slices):
     """``t[slices]`` for Python slices, negative steps included on every backend."""
-    slices = tuple(slices)
-    if _backend.BACKEND != "torch" or all(s.step is None or s.step > 0 for s in slices):
-        return t[slices]
-    shape = tuple(t.shape)
-    positive = []
-    for axis, s in enumerate(slices):
-        if s.step is not None and s.step < 0:
-            n = shape[axis]
-            start, stop, step = s.indices(n)
-            t = ops.flip(t, axis=axis)
-            positive.append(_py_slice(n - 1 - start, n - 1 - stop, -step))
-        else:
-            positive.append(s)
-    return t[tuple(positive)]
+    return _backend.strided_slice(t, tuple(slices))
 
 
 def _slice_t(t, begin, end, step):

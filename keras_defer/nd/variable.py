@@ -11,6 +11,7 @@ by an op that PyTorch answers with a view of the same storage (``nd.transpose(w)
 follows later assignments to ``w``.
 """
 
+from keras_defer.context import Context
 from keras_defer.nd import _backend
 from keras_defer.nd.ndarray import NDArray
 
@@ -20,12 +21,24 @@ __all__ = ["VariableNDArray"]
 class VariableNDArray(NDArray):
     """``NDArray`` reading from and writing to ``variable`` (a ``keras.Variable``)."""
 
-    __slots__ = ("_variable",)
+    __slots__ = ("_variable", "_parameter")
 
-    def __init__(self, variable):
+    def __init__(self, variable, parameter=None):
         self._variable = variable
+        self._parameter = parameter  # whose gradient ``grad`` shows (Parameter.data())
         self._grad = None
         self._grad_req = "null"
+
+    @property
+    def grad(self):
+        """The parameter's gradient (``Parameter.grad()``), as MXNet's
+        ``param.data().grad``; None where it has none (grad_req 'null')."""
+        parameter = self._parameter
+        if parameter is None or self._grad is not None:
+            return self._grad
+        if parameter.grad_req == "null" or parameter.variable is not self._variable:
+            return None
+        return parameter.grad()
 
     @property
     def variable(self):
@@ -34,6 +47,13 @@ class VariableNDArray(NDArray):
     @property
     def shape(self):
         return tuple(self._variable.shape)  # without reading the value
+
+    @property
+    def context(self):
+        """Where the variable lives (asked of the variable, without reading it)."""
+        return Context.from_device_string(_backend.device_string(self._variable.value))
+
+    ctx = context
 
     @property
     def _data(self):

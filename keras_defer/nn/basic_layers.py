@@ -37,7 +37,7 @@ class _SequentialMixin:
         # ``training`` in the signature makes Keras's fit/evaluate pass it; children
         # (Dropout, BatchNorm) then read it from Keras's call context.
         with keras_compat.training_context(self, training):
-            return self.forward(x, *args)
+            return Block.call(self, x, *args)  # a subclass's forward may take NDArrays
 
     def _plan_step(self, planner):
         """The eager fast path (``fast_path``): the children's steps, in order."""

@@ -224,6 +224,8 @@ class _Conv(HybridBlock):
             # TF fuses it with the MatMul/Conv2D before it and the Relu after it
             y = keras.ops.add(y, self.bias.variable)
         if self.act is not None:
+            if self.act.__dict__.get("_gluon_forward_hooks"):  # hooks see Gluon's layout
+                return self.act(_from_channels_last(y, self._layout))
             # Elementwise, so apply it before transposing back: the transposes of
             # consecutive channels-first layers then meet and TF's graph optimizer
             # cancels them.

@@ -15,7 +15,7 @@ LayerNorm and InstanceNorm still apply their values, BatchNorm treats gamma as 1
 import keras
 import numpy as np
 
-from keras_defer.block import HybridBlock
+from keras_defer.block import Block, HybridBlock
 from keras_defer.shapes import check_fixed_dim
 from keras_defer.errors import ShapeMismatchError
 from keras_defer import validation as _c
@@ -136,7 +136,8 @@ class BatchNorm(_ChannelNorm):
         super().cast(dtype)
 
     def call(self, x, training=None):
-        return self.forward(x, training=training)
+        # Block.call: a subclass's forward may take NDArrays
+        return Block.call(self, x, training=training)
 
     def forward(self, x, training=None):
         self._check_forward_input(x)

@@ -16,7 +16,7 @@ which keeps it on every Keras backend.
 
 import keras
 
-from keras_defer.block import HybridBlock
+from keras_defer.block import Block, HybridBlock
 from keras_defer.shapes import check_fixed_dim
 from keras_defer.errors import ShapeMismatchError
 from keras_defer import validation as _c
@@ -112,7 +112,8 @@ class _RNNLayer(HybridBlock):
 
     # -- computation ---------------------------------------------------------------
     def call(self, inputs, states=None, training=None):
-        return self.forward(inputs, states, training=training)
+        # a subclass's forward may take NDArrays
+        return Block.call(self, inputs, states, training=training)
 
     def forward(self, inputs, states=None, training=None):
         if inputs.shape[2] is not None and inputs.shape[2] != self.l0_i2h_weight.shape[1]:

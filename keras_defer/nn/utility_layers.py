@@ -5,24 +5,31 @@ They own no parameters, so deferred initialization passes straight through them;
 the shapes of the layers after them before anything runs.
 """
 
+import functools
 import math
 
 import keras
 
+from keras_defer import nd
 from keras_defer.block import Block, HybridBlock
+from keras_defer.nd.ndarray import apply
 from keras_defer import validation as _c
 
 __all__ = ["Flatten", "Dropout", "Lambda", "HybridLambda"]
 
 
 def _resolve_function(owner, name):
-    """The ``keras.ops`` function Gluon's ``nd.<name>`` stands for."""
+    """The function named ``name`` on NDArrays: ``nd.<name>`` as in Gluon, else a
+    ``keras.ops`` or ``keras.activations`` function applied to the arrays' tensors."""
+    function = getattr(nd, name, None) if name in nd.__all__ else None
+    if callable(function):
+        return function
     for namespace in (keras.ops, keras.activations):
         function = getattr(namespace, name, None)
         if callable(function):
-            return function
+            return functools.partial(apply, function)
     # MXNet: an AssertionError "Function name ... is not found in ndarray."
-    raise ValueError("%s: function name %r is not found in keras.ops or "
+    raise ValueError("%s: function name %r is not found in keras_defer.nd, keras.ops or "
                      "keras.activations; pass one of their names or a callable."
                      % (owner, name))
 
@@ -61,7 +68,8 @@ class Dropout(HybridBlock):
         self.seed_generator = keras.random.SeedGenerator()
 
     def call(self, x, training=None):
-        return self.forward(x, training=training)
+        # Block.call: a subclass's forward may take NDArrays
+        return Block.call(self, x, training=training)
 
     def forward(self, x, training=None):
         if not training or self._rate == 0:
@@ -95,10 +103,15 @@ def _check_axes(axes):
 
 
 class Lambda(Block):
-    """Wrap a function: a ``keras.ops`` name ('tanh') or any callable ``f(*args)``."""
+    """Wrap a function: an ``nd`` name ('tanh') or any callable ``f(*args)`` of
+    NDArrays, as in Gluon."""
+
+    _forward_on_ndarrays = True
 
     def __init__(self, function, prefix=None, **kwargs):
+        self._func_name = getattr(function, "__name__", None) or repr(function)
         if isinstance(function, str):
+            self._func_name = function
             function = _resolve_function("Lambda", function)
         elif not callable(function):
             # MXNet's ValueError and message (after its name is drawn; ours before)
@@ -113,12 +126,14 @@ class Lambda(Block):
 
     def __repr__(self):
         return "{name}({function})".format(name=type(self).__name__,
-                                           function=self._func_impl.__name__)
+                                           function=self._func_name)
 
 
 class HybridLambda(HybridBlock):
-    """Wrap a function ``f(F, x, *args)`` (``F`` is ``keras.ops``) or a ``keras.ops``
-    name; hybridizes with the rest of the net."""
+    """Wrap a function ``f(F, x, *args)`` of NDArrays (``F`` is ``keras_defer.nd``) or
+    an ``nd`` name, as in Gluon; hybridizes with the rest of the net."""
+
+    _forward_on_ndarrays = True
 
     def __init__(self, function, prefix=None, **kwargs):
         if isinstance(function, str):
@@ -136,7 +151,7 @@ class HybridLambda(HybridBlock):
         super().__init__(prefix=prefix, **kwargs)
 
     def forward(self, x, *args):
-        return self._func(keras.ops, x, *args)
+        return self._func(nd, x, *args)
 
     def __repr__(self):
         return "{name}({function})".format(name=type(self).__name__,

@@ -272,6 +272,90 @@ def errors_by_stage(fw):
     return log
 
 
+def parameter_arrays(fw):
+    """``data()`` and ``grad()`` are NDArrays: printed, written through, listed."""
+    log = Log()
+    net = fw.nn.Sequential()
+    net.add(fw.nn.Dense(3, in_units=2))
+    net.initialize(init=fw.init.One())
+    w = net[0].weight
+    log.append("print(data()): %s" % w.data())
+    log.append("repr(grad()): %r" % w.grad())
+    log.append("contexts: %s %s %s" % (w.data().context, w.grad().context, w.list_ctx()))
+    log.append("NDArrays: %s %s" % (isinstance(w.data(), fw.nd.NDArray),
+                                    isinstance(w.grad(), fw.nd.NDArray)))
+    log.append("the same arrays each time: %s %s" % (w.data() is w.data(), w.grad() is w.grad()))
+    w.data()[:] += 1
+    log.append("after data()[:] += 1: %s" % w.data())
+    data = w.data()
+    data[0, 1] = 7
+    log.append("after data[0, 1] = 7: %s" % w.data())
+    log.append("forward: %s" % net(fw.nd.ones((1, 2))))
+    w.grad()[:] = 5
+    log.append("after grad()[:] = 5: %s" % w.grad())
+    w.zero_grad()
+    log.append("after zero_grad(): %s" % w.grad())
+    log.append("list_data(): %s" % w.list_data())
+    log.append("list_grad(): %s" % w.list_grad())
+    log.attempt("len(collect_params())", lambda: len(net.collect_params()))
+    return log
+
+
+def constants_and_user_forwards(fw):
+    """``params.get_constant``; a user ``forward`` and ``hybrid_forward`` get NDArrays,
+    and so do the children it calls."""
+    log = Log()
+
+    class Scaled(fw.nn.Block):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.scale = self.params.get_constant("scale", [[1, 2], [3, 4]])
+            self.dense = fw.nn.Dense(2, in_units=2)
+
+        def forward(self, x):
+            log.append("forward gets %s" % type(x).__name__)
+            y = self.dense(x)
+            log.append("a child returns %s" % type(y).__name__)
+            return fw.nd.dot(y, self.scale.data())
+
+    class Weighted(fw.nn.HybridBlock):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.weight = self.params.get("weight", shape=(2,), init=fw.init.Constant(3))
+
+        def hybrid_forward(self, F, x, weight):
+            log.append("hybrid_forward: F is nd %s, x %s, weight an NDArray %s" % (
+                F is fw.nd, type(x).__name__, isinstance(weight, fw.nd.NDArray)))
+            return x * weight
+
+    block = Scaled()
+    log.params(block)
+    log.append(repr(block.scale))
+    log.attempt("constant data before initialize", lambda: block.scale.data())
+    block.initialize(init=fw.init.One())
+    log.append("constant: %s" % block.scale.data())
+    log.attempt("constant grad", lambda: block.scale.grad())
+    log.warned("constant grad_req = 'write'",
+               lambda: setattr(block.scale, "grad_req", "write"))
+    log.append("constant grad_req %s" % block.scale.grad_req)
+    out = block(fw.nd.ones((1, 2)))
+    log.append("the block returns %s: %s" % (type(out).__name__, out))
+    log.attempt("get_constant('missing')", lambda: block.params.get_constant("missing"))
+    log.attempt("get_constant('scale', other value)",
+                lambda: block.params.get_constant("scale", fw.nd.ones((2, 2))))
+    log.append("get_constant('scale') is the constant: %s, with its value: %s" % (
+        block.params.get_constant("scale") is block.scale,
+        block.params.get_constant("scale", fw.nd.array([[1, 2], [3, 4]])) is block.scale))
+    block.scale.set_data(fw.nd.zeros((2, 2)))
+    log.append("after set_data: %s" % block.scale.data())
+    block.initialize(init=fw.init.Zero(), force_reinit=True)
+    log.append("after force_reinit: %s" % block.scale.data())
+    weighted = Weighted()
+    weighted.initialize()
+    log.append("hybrid block returns %s" % weighted(fw.nd.ones((2,))))
+    return log
+
+
 SCENARIOS = {
     f.__name__: f
     for f in (
@@ -279,6 +363,7 @@ SCENARIOS = {
         exercise3_changing_input, reinitialize, initializer_precedence,
         set_data_before_first_pass, naming_and_select, sharing,
         deepcopy_before_first_pass, hybridized, flatten_modes, errors_by_stage,
+        parameter_arrays, constants_and_user_forwards,
     )
 }
 

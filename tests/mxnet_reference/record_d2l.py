@@ -1,0 +1,151 @@
+"""Record what MXNet Gluon 1.9.1 prints for the ported d2l chapters (tests/d2l_port/).
+
+Any python runs it, from any directory, on a clone with ../shared beside it:
+    python3 tests/mxnet_reference/record_d2l.py [CHAPTER ...]
+
+For each chapter (all of tests/d2l_port/chapters.py's CHAPTERS by default) it
+1. turns ../shared/d2l/<chapter>.md into a script with ../shared/tools/d2l-cells (plus the
+   one repair chapters.generate_script documents) and stores it as
+   tests/d2l_port/scripts/<chapter>.py, the MXNet version; the tests swap mxnet for
+   keras_defer themselves, as `d2l-cells --swap` does;
+2. runs it cell by cell (tests/d2l_port/runner.py) with MXNet's python, unseeded, and
+   stores the transcript as tests/d2l_port/expected/<chapter>.txt;
+3. runs it again under other seeds (--seeds, default 1 and 2) and checks that the cells
+   whose output changes are listed in chapters.RANDOM, that their masked structure does
+   not change and that they pass chapters.VALUE_CHECKS in every run (exit status 1 if not).
+
+MXNet's python: this interpreter if it imports mxnet, else $MXNET_VENV/bin/python or
+${XDG_CACHE_HOME:-$HOME/.cache}/mxnet-1.9.1/bin/python, built by ../shared/tools/mxnet-venv
+when missing (as that tool and scripts/run_conformance_mxnet.sh find it).
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PORT = os.path.join(os.path.dirname(HERE), "d2l_port")
+sys.path.insert(0, PORT)
+
+import chapters  # noqa: E402
+import runner  # noqa: E402
+
+RUNNER = os.path.join(PORT, "runner.py")
+
+
+def mxnet_python():
+    try:
+        import mxnet  # noqa: F401
+
+        return sys.executable
+    except ImportError:
+        pass
+    venv = os.environ.get("MXNET_VENV") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
+        "mxnet-1.9.1")
+    python = os.path.join(venv, "bin", "python")
+    if not os.path.exists(python):
+        builder = os.path.join(chapters.SHARED, "tools", "mxnet-venv")
+        python = subprocess.run([builder], check=True, capture_output=True,
+                                text=True).stdout.strip()
+    return python
+
+
+def run(python, script, seed=None):
+    args = [python, RUNNER, script] + (["--seed", str(seed)] if seed is not None else [])
+    env = dict(os.environ, PYTHONHASHSEED="0")
+    done = subprocess.run(args, capture_output=True, text=True, env=env,
+                          cwd=os.path.dirname(script))
+    if done.returncode:
+        sys.exit("%s failed:\n%s" % (" ".join(args), done.stderr))
+    return done.stdout
+
+
+def varying_cells(name, reference, others):
+    """Cells whose output (ids and addresses normalised) differs between the runs, and
+    random cells whose structure (chapters.mask_numbers) varies or whose values fail their
+    chapters.VALUE_CHECKS entry in one of the runs: the mask or the check is wrong."""
+    base = runner.parse_transcript(reference)
+    changed, unstable = set(), set()
+    for other in others:
+        cells = runner.parse_transcript(other)
+        for n, text in base.items():
+            if chapters.normalise(text) != chapters.normalise(cells.get(n, "")):
+                changed.add(n)
+            for output in (text, cells.get(n, "")):
+                if (name, n) in chapters.VALUE_CHECKS and chapters.check_values(
+                        name, n, output):
+                    unstable.add(n)
+            random = (name, n) in chapters.RANDOM
+            if random and (chapters.normalise(text, random) !=
+                           chapters.normalise(cells.get(n, ""), random)):
+                unstable.add(n)
+    return changed, unstable
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("chapters", nargs="*", default=list(chapters.CHAPTERS))
+    parser.add_argument("--seeds", default="1,2",
+                        help="comma-separated seeds of the runs that find random cells")
+    args = parser.parse_args()
+    if not os.path.exists(chapters.D2L_CELLS):
+        sys.exit("no %s: record_d2l needs ../shared beside the clone" % chapters.D2L_CELLS)
+    python = mxnet_python()
+    version = subprocess.run(
+        [python, "-c", "import mxnet, numpy, sys; print(mxnet.__version__, numpy.__version__,"
+         " sys.version.split()[0])"], check=True, capture_output=True, text=True).stdout.split()
+    if version[0] != "1.9.1":
+        sys.exit("%s has MXNet %s, not 1.9.1" % (python, version[0]))
+    os.makedirs(chapters.SCRIPTS, exist_ok=True)
+    os.makedirs(chapters.EXPECTED, exist_ok=True)
+    provenance_path = os.path.join(chapters.EXPECTED, "provenance.json")
+    provenance = {}
+    if os.path.exists(provenance_path):
+        with open(provenance_path) as handle:
+            provenance = json.load(handle)
+    provenance.setdefault("chapters", {})
+    provenance.update(mxnet=version[0], numpy=version[1], python=version[2],
+                      recorder="tests/mxnet_reference/record_d2l.py")
+    seeds = [int(s) for s in args.seeds.split(",") if s]
+    unlisted = []
+    for name in args.chapters:
+        script = chapters.generate_script(name)
+        path = chapters.script_path(name)
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(script)
+        reference = run(python, path)
+        with open(chapters.expected_path(name), "w", encoding="utf-8") as handle:
+            handle.write(reference)
+        changed, unstable = varying_cells(name, reference,
+                                          [run(python, path, s) for s in seeds])
+        listed = {n for (chapter, n) in chapters.RANDOM if chapter == name}
+        with open(chapters.chapter_source(name), "rb") as handle:
+            digest = hashlib.sha256(handle.read()).hexdigest()
+        provenance["chapters"][name] = {
+            "source": "../shared/d2l/" + chapters.CHAPTERS[name], "source_sha256": digest,
+            "cells": len(runner.parse_transcript(reference)),
+            "varying_cells": sorted(changed), "seeds": seeds}
+        print("%-19s %2d cells; vary with the seed: %s; listed random: %s" % (
+            name, len(runner.parse_transcript(reference)), sorted(changed) or "-",
+            sorted(listed) or "-"))
+        for n in sorted(changed - listed):
+            unlisted.append("%s cell %d" % (name, n))
+        for n in sorted(unstable):
+            unlisted.append("%s cell %d (its structure varies or its value check fails)"
+                            % (name, n))
+        for n in sorted(listed - changed):
+            print("    note: cell %d is listed random but did not vary (%s)"
+                  % (n, chapters.RANDOM[(name, n)]))
+    with open(provenance_path, "w") as handle:
+        json.dump(provenance, handle, indent=1, sort_keys=True)
+        handle.write("\n")
+    if unlisted:
+        sys.exit("random cells not covered by chapters.RANDOM: " + ", ".join(unlisted))
+
+
+if __name__ == "__main__":
+    main()
