@@ -15,7 +15,6 @@ All of it is one transaction (``first_pass``): a failure leaves the net as it wa
 Later calls go straight to ``forward``; nothing is re-initialized.
 """
 
-import contextlib
 import weakref
 from collections import OrderedDict
 
@@ -24,12 +23,12 @@ import numpy as np
 
 from keras_defer import backend, fast_path, first_pass, naming, nd
 from keras_defer import init as initializer
-from keras_defer import attributes, copying, hooks, keras_compat, keras_saving, sharing
+from keras_defer import attributes, copying, hooks, keras_compat, keras_saving, ndarray_io
+from keras_defer import sharing
 from keras_defer import validation
 from keras_defer.backend import in_compiled_call
 from keras_defer.display import indent
-from keras_defer.nd.ndarray import KERAS, NDARRAY, NDArray, unwrap_all, wrap_all
-from keras_defer.nd.ndarray import caller as _caller
+from keras_defer.nd.ndarray import NDArray
 from keras_defer.parameter import Parameter, ParameterDict, finish_pending_inits
 from keras_defer.shape_inference import ShapeInference
 from keras_defer.shapes import shape_is_known
@@ -39,21 +38,6 @@ __all__ = ["Block", "HybridBlock"]
 
 def _input_shape(x):
     return tuple(None if d is None else int(d) for d in x.shape)
-
-
-_autograd = None
-_UNRECORDED = backend.unrecorded
-_NO_SCOPE = contextlib.nullcontext()
-
-
-def _autograd_module():
-    """``keras_defer.autograd`` (imported on first use: it imports ``nd``)."""
-    global _autograd
-    if _autograd is None:
-        from keras_defer import autograd
-
-        _autograd = autograd
-    return _autograd
 
 
 class Block(ShapeInference, keras.layers.Layer):
@@ -308,15 +292,7 @@ class Block(ShapeInference, keras.layers.Layer):
 
     def call(self, *args, **kwargs):
         if self._forward_on_ndarrays:
-            if kwargs:
-                kwargs = {key: wrap_all(value) for key, value in kwargs.items()}
-            if _caller.outermost is None:  # Keras called the outermost block
-                _caller.outermost = KERAS
-                try:
-                    return unwrap_all(self.forward(*wrap_all(args), **kwargs))
-                finally:
-                    _caller.outermost = None
-            return unwrap_all(self.forward(*wrap_all(args), **kwargs))
+            return ndarray_io.forward_on_ndarrays(self, args, kwargs)
         return self.forward(*args, **kwargs)
 
     if backend.module_call is not None:  # torch.nn.Module.__call__ must reach call()
@@ -327,7 +303,7 @@ class Block(ShapeInference, keras.layers.Layer):
         if self.__dict__.get("_gluon_forward_hooks"):  # hooks.STATE: hooks run around it
             return hooks.hooked_call(self, args, kwargs)
         if args and isinstance(args[0], NDArray):
-            return self._ndarray_call(args, kwargs)
+            return ndarray_io.call_with_ndarrays(self, args, kwargs)
         if not self.built:
             with first_pass.transaction(self):
                 if not self.built:  # another thread may have finished it meanwhile
@@ -355,46 +331,6 @@ class Block(ShapeInference, keras.layers.Layer):
                 return out
         with first_pass.exclusive():
             return self.__call__(*args, **kwargs)
-
-    def _ndarray_call(self, args, kwargs):
-        """MXNet's call: NDArrays in, NDArrays out; in between, the tensor path.
-
-        Called from outside any Keras call, the block trains when
-        ``autograd.is_training()`` (inside ``autograd.record()``) unless ``training=``
-        is given; inside one (a parent's forward, ``fit``), it inherits Keras's
-        ``training`` as any layer does. An error raised in a forward comes out as
-        raised, not rewrapped by Keras ("Exception encountered when calling ...").
-
-        Which world the outermost call came from (``nd.ndarray.caller``) decides how nd
-        operations in user forwards record: MXNet's way (``autograd``) under an
-        NDArray call, the backend's own way (what ``fit`` needs) under a Keras call."""
-        args = unwrap_all(args)
-        if kwargs:
-            kwargs = {key: unwrap_all(value) for key, value in kwargs.items()}
-        outermost = _caller.outermost is None
-        if outermost:
-            _caller.outermost = NDARRAY
-        try:
-            # Outside autograd.record() nothing is recorded (PyTorch would record a
-            # block's operations on its parameters, and backward() would then succeed
-            # where MXNet raises)
-            autograd = _autograd_module()
-            with (_UNRECORDED() if outermost and not autograd.is_recording()
-                  else _NO_SCOPE):
-                if "training" not in kwargs and autograd.is_training():
-                    with keras_compat.training_context(self, True):
-                        out = self.__call__(*args, **kwargs)
-                else:
-                    out = self.__call__(*args, **kwargs)
-        except Exception as exc:
-            original = keras_compat.original_call_error(exc)
-            if original is exc:
-                raise
-            raise original.with_traceback(original.__traceback__) from None
-        finally:
-            if outermost:
-                _caller.outermost = None
-        return wrap_all(out)
 
     def _built_call(self, args, kwargs):
         if not self.built:  # a failed first pass elsewhere rolled this block back

@@ -16,6 +16,7 @@ Where keras_defer differs: the default context is the device Keras uses by defau
 ``gpu(0)`` on a machine where the backend sees a GPU (MXNet's is always ``cpu(0)``).
 """
 
+import contextlib
 import re
 import threading
 
@@ -155,15 +156,7 @@ def current_context():
     return Context("gpu", 0) if _visible_gpus() else Context("cpu", 0)
 
 
-class _NoScope:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-
-_NO_SCOPE = _NoScope()
+_NO_SCOPE = contextlib.nullcontext()
 
 
 def device_scope(ctx=None):

@@ -16,7 +16,7 @@ import torch
 from keras_defer import keras_compat
 from keras_defer.backend.common import (  # noqa: F401  (the same on PyTorch)
     NotRecorded, adopt_array_type, compile_call, fast_call, matmul, matmul_transposed,
-    random_draw,
+    random_draw, strided_slice,
     split_into, zeros,
 )
 
@@ -254,18 +254,3 @@ def to_vector(t):
     return t.reshape((1,))
 
 
-def strided_slice(t, slices):
-    """``t[slices]``; PyTorch refuses negative steps: those axes are flipped first."""
-    if all(s.step is None or s.step > 0 for s in slices):
-        return t[slices]
-    shape = tuple(t.shape)
-    positive = []
-    for axis, s in enumerate(slices):
-        if s.step is not None and s.step < 0:
-            n = shape[axis]
-            start, stop, step = s.indices(n)
-            t = torch.flip(t, (axis,))
-            positive.append(slice(n - 1 - start, n - 1 - stop, -step))
-        else:
-            positive.append(s)
-    return t[tuple(positive)]

@@ -22,17 +22,6 @@ __all__ = [
 _FLOAT32 = "float32"
 
 
-class _NoScope:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-
-_NO_SCOPE = _NoScope()
-
-
 def device_scope(ctx):
     """``keras.device`` for ``ctx`` (a Context, or None: the context of an enclosing
     ``with ctx:``, else the default device); ``MXNetError`` for a GPU not there."""

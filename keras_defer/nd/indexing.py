@@ -151,7 +151,8 @@ def _final_shape(key, parts):
 
 
 def get_item(arr, key):
-    if key.__class__ is slice and key.start is None and key.stop is None and key.step is None:
+    if (key.__class__ is slice and key.start is None and key.stop is None
+            and key.step in (None, 1)):  # MXNet: x[:] and x[::1] are x itself
         return arr
     if isinstance(key, tuple) and len(key) == 0:
         return arr
@@ -317,7 +318,8 @@ def _value_tensor(arr, value, target, squeeze_axes=()):
 
 def set_item(arr, key, value):
     shape = arr.shape
-    if key.__class__ is slice and key.start is None and key.stop is None and key.step is None:
+    if (key.__class__ is slice and key.start is None and key.stop is None
+            and key.step in (None, 1)):  # MXNet: x[:] and x[::1] are x itself
         if value is arr:
             return
         arr._data = _value_tensor(arr, value, shape)
