@@ -267,6 +267,14 @@ def test_kit_catches_planted_bug(bug, group, clauses):
         bug.__name__, bug.__doc__, sorted(clauses))
 
 
+def test_a_reproducer_script_starts_with_what_its_moves_need():
+    header = "\n".join(KerasDeferAdapter().script_header())
+    namespace = {}
+    exec(compile(header, "<header>", "exec"), namespace)  # a pasted script's first lines
+    for name in ("copy", "init", "nd", "nn", "rnn", "Recording"):  # what moves write
+        assert name in namespace, name
+
+
 def test_bugs_are_distinct():
     assert len({b for b, _, _ in BUGS}) == len(BUGS) >= 10
 

@@ -168,6 +168,8 @@ class Adapter:
     def script_header(self):
         """Imports and the recording initializer, as a user would write them."""
         return [
+            "import copy",  # the deepcopy move writes copy.deepcopy(net)
+            "",
             "from %s import init, nd" % self.module,
             "from %s.gluon import nn, rnn" % self.module,
             "",
