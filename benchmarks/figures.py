@@ -90,14 +90,21 @@ def tf_mlp(in_features, widths):
 CHAPTER = (256, 10)
 
 
-# -- figures --------------------------------------------------------------------------
-def eager_forward(cfg, sides):
-    x = tf.random.uniform((2, 20))
+def built_chapter_nets(x):
+    """The chapter MLP as a keras_defer net and as a native Keras model, both built
+    by one call on ``x`` (the first pass is not what these rows time)."""
     net = kd_mlp(CHAPTER)
     net.initialize()
     net(x)
     knet = keras_mlp(CHAPTER)
     knet(x)
+    return net, knet
+
+
+# -- figures --------------------------------------------------------------------------
+def eager_forward(cfg, sides):
+    x = tf.random.uniform((2, 20))
+    net, knet = built_chapter_nets(x)
     hand = tf_mlp(20, CHAPTER)
     t = timing.per_call({
         "keras_defer": lambda: net(x), "keras": lambda: knet(x), "tf": lambda: hand(x),
@@ -181,11 +188,7 @@ def autograd_step(cfg, sides):
     from keras_defer import autograd, nd
 
     x = tf.random.uniform((2, 20))
-    net = kd_mlp(CHAPTER)
-    net.initialize()
-    net(x)
-    knet = keras_mlp(CHAPTER)
-    knet(x)
+    net, knet = built_chapter_nets(x)
     x_nd = nd.array(x.numpy())  # as ported Gluon code does it
 
     def kd():

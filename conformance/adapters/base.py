@@ -51,6 +51,19 @@ class Adapter:
         """The model's abstract error kind for `exc`, or None if it is none of them."""
         raise NotImplementedError
 
+    @staticmethod
+    def classify_array_error(exc, mxnet_error):
+        """The kinds of the ndarray/autograd groups, told by MXNet 1.9.1's own texts
+        (an implementation reproducing MXNet raises the same), or None."""
+        text = str(exc)
+        if isinstance(exc, TypeError) and "not supported" in text:
+            return "type_error"
+        if isinstance(exc, mxnet_error) and "not in a computational graph" in text:
+            return "not_in_graph"
+        if isinstance(exc, mxnet_error) and "no inputs in computation graph" in text:
+            return "no_inputs"
+        return None
+
     def array_script_header(self):
         """The imports of a reproducer script of the ndarray and autograd groups."""
         return ["import numpy as np", "from %s import autograd, nd" % self.module, ""]

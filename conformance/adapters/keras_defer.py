@@ -91,12 +91,9 @@ class KerasDeferAdapter(Adapter):
     def classify(self, exc):
         errors = self.kd.errors
         text = str(exc)
-        if isinstance(exc, TypeError) and "not supported" in text:
-            return "type_error"
-        if isinstance(exc, errors.MXNetError) and "not in a computational graph" in text:
-            return "not_in_graph"
-        if isinstance(exc, errors.MXNetError) and "no inputs in computation graph" in text:
-            return "no_inputs"
+        kind = self.classify_array_error(exc, errors.MXNetError)
+        if kind is not None:
+            return kind
         if isinstance(exc, errors.MXNetError) and "record() is not available" in text:
             return "no_recording"
         if isinstance(exc, errors.DeferredInitializationError):

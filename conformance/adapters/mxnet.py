@@ -42,12 +42,9 @@ class MXNetAdapter(Adapter):
 
     def classify(self, exc):
         text = str(exc)
-        if isinstance(exc, TypeError) and "not supported" in text:
-            return "type_error"
-        if isinstance(exc, self.MXNetError) and "not in a computational graph" in text:
-            return "not_in_graph"
-        if isinstance(exc, self.MXNetError) and "no inputs in computation graph" in text:
-            return "no_inputs"
+        kind = self.classify_array_error(exc, self.MXNetError)
+        if kind is not None:
+            return kind
         if isinstance(exc, self.DeferredInitializationError):
             return "deferred"
         if isinstance(exc, self.MXNetError) and "Shape inconsistent" in text:
