@@ -457,8 +457,21 @@ def _leaky_t(t, act_type, slope):
     raise MXNetError("LeakyReLU: act_type %r is not supported" % act_type)
 
 
+def _prelu_t(t, gamma):
+    """MXNet's 'prelu': ``gamma`` of one value, or one per channel (axis 1)."""
+    gamma = ops.cast(gamma, t.dtype)
+    if int(gamma.shape[0]) > 1:
+        gamma = ops.reshape(gamma, (1, -1) + (1,) * (len(t.shape) - 2))
+    return ops.where(t > 0, t, t * gamma)
+
+
 def LeakyReLU(data=None, gamma=None, act_type="leaky", slope=0.25, lower_bound=0.125,
               upper_bound=0.334, out=None, name=None, **kwargs):
+    if act_type == "prelu":  # gluon.nn.PReLU's hybrid_forward: F.LeakyReLU(x, gamma=alpha)
+        if gamma is None:
+            raise MXNetError("LeakyReLU: act_type 'prelu' needs gamma (the slopes, an "
+                             "NDArray of shape (1,) or (channels,))")
+        return deliver(apply(_prelu_t, data, gamma), out)
     return deliver(apply(_leaky_t, data, act_type=act_type, slope=slope), out)
 
 
