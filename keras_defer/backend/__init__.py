@@ -50,7 +50,8 @@ JAX and other backends, with what to use instead)
 
 Tensors (what an ``NDArray`` asks of the tensor it holds; ``keras.ops`` computes)
     ``tensor_dtype(t)`` (a name, 'float32'), ``is_integer(t)``, ``is_tensor(x)``,
-    ``to_numpy(t)`` (a fresh writable copy), ``cast(t, name)``, ``reshape(t, shape)``,
+    ``to_numpy(t)`` (a fresh writable copy), ``from_numpy(values)`` (may share
+    ``values``' memory; no Keras overhead), ``cast(t, name)``, ``reshape(t, shape)``,
     ``to_vector(t)`` (0-d to shape (1,)), ``copy(t)``, ``read_variable(variable)`` (a
     tensor later assignments leave alone; PyTorch: the variable's own tensor, which
     gradients reach), ``trunc_div(a, b)`` (C's integer division), ``lgamma(t)``,
@@ -61,6 +62,16 @@ Tensors (what an ``NDArray`` asks of the tensor it holds; ``keras.ops`` computes
     ``adopt_array_type(cls, to_tensor)``: the backend's functions (and ``keras.ops``)
     take instances of ``cls`` (NDArray) as ``to_tensor(instance)`` (TensorFlow,
     JAX; elsewhere through ``cls.__array__``, a host copy).
+
+Optimizer steps (``keras_defer.optimizer``)
+    ``fuse_rule(fn, static_argnames=())``: an update rule (pure function of tensors
+    and numbers) as the backend runs it fastest (``jax.jit`` on JAX, else ``fn``).
+    ``in_place_rule(name)``: an in-place kernel for 'sgd' or 'adam' (PyTorch), or None.
+
+Losses (``keras_defer.nd.ctc``)
+    ``ctc_loss(labels, logits, label_lengths, logit_lengths, blank)``: per-sample CTC
+    loss (``keras.ops.ctc_loss``; TF's sparse-label kernel on TensorFlow, which
+    differentiates through a ``tf.function``).
 
 Distribution belongs here too, as one more group of names each backend module exports.
 """
@@ -107,6 +118,7 @@ tensor_dtype = _active.tensor_dtype
 is_integer = _active.is_integer
 is_tensor = _active.is_tensor
 to_numpy = _active.to_numpy
+from_numpy = _active.from_numpy
 cast = _active.cast
 reshape = _active.reshape
 to_vector = _active.to_vector
@@ -122,6 +134,9 @@ to_device = _active.to_device
 wait_to_read = _active.wait_to_read
 synchronize = _active.synchronize
 adopt_array_type = _active.adopt_array_type
+fuse_rule = _active.fuse_rule
+ctc_loss = _active.ctc_loss
+in_place_rule = _active.in_place_rule
 
 __all__ = [
     "NAME", "compile_call", "in_compiled_call", "fast_call", "MISS", "matmul_transposed", "matmul",
@@ -129,8 +144,8 @@ __all__ = [
     "num_gpus", "module_call", "begin_recording", "pause_recording", "resume_recording",
     "end_recording", "watch", "read_variables", "gradients", "records_by_default",
     "unrecorded", "custom_gradient", "NotRecorded",
-    "tensor_dtype", "is_integer", "is_tensor", "to_numpy",
+    "tensor_dtype", "is_integer", "is_tensor", "to_numpy", "from_numpy",
     "cast", "reshape", "to_vector", "copy", "read_variable", "trunc_div", "lgamma",
     "exact_sqrt", "strided_slice", "stop_gradient", "device_string", "to_device",
-    "wait_to_read", "synchronize", "adopt_array_type",
+    "wait_to_read", "synchronize", "adopt_array_type", "fuse_rule", "in_place_rule", "ctc_loss",
 ]

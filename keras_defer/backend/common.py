@@ -123,8 +123,9 @@ def snapshot(value, dtype=None):
     variable built from it would share its storage: copy in that case only.
     """
     if isinstance(value, keras.Variable):
-        value = value.value
-    elif (keras.ops.is_tensor(value) and not hasattr(value, "assign")
+        # its value is the variable's own buffer on JAX (which ``fit`` donates): a copy
+        return keras.ops.copy(keras.ops.convert_to_tensor(value.value, dtype=dtype))
+    if (keras.ops.is_tensor(value) and not hasattr(value, "assign")
           and (dtype is None or keras.backend.standardize_dtype(value.dtype) == dtype)):
         return value  # already a tensor of that dtype: conversion would hand it back
     tensor = keras.ops.convert_to_tensor(value, dtype=dtype)
@@ -247,6 +248,13 @@ def to_numpy(t):
     return np.array(keras.ops.convert_to_numpy(t))
 
 
+def from_numpy(values):
+    """A tensor holding the numpy array ``values`` (dtype kept) on the default device,
+    without Keras's per-call conversion overhead (``gluon.data`` makes one per sample
+    and per batch). It may share ``values``' memory: pass an array nobody writes later."""
+    return keras.ops.convert_to_tensor(values)
+
+
 def cast(t, name):
     return keras.ops.cast(t, name)
 
@@ -335,3 +343,26 @@ def adopt_array_type(cls, to_tensor):
     ``cls`` (NDArray) as the tensor ``to_tensor(instance)``, without a host copy, where
     the backend has a hook for that. Elsewhere they go through ``cls.__array__``: a
     copy, eager only."""
+
+
+# ------------------------------------------------------------------ losses
+def ctc_loss(labels, logits, label_lengths, logit_lengths, blank):
+    """Per-sample CTC loss (``gluon.loss.CTCLoss``, ``nd.CTCLoss``): ``labels`` (N, L)
+    int32, entries past a row's ``label_lengths`` ignored; ``logits`` (N, T, C) before
+    softmax; ``blank`` the blank's channel. ``keras.ops.ctc_loss`` here."""
+    return keras.ops.ctc_loss(labels, logits, label_lengths, logit_lengths, mask_index=blank)
+
+
+# ------------------------------------------------------------------ optimizer steps
+def fuse_rule(fn, static_argnames=()):
+    """``fn``, a pure function of tensors and Python numbers (an optimizer's update
+    rule), as this backend runs it fastest: as it is here (eager ops, one
+    dispatch each, are cheap); JAX compiles it once per value of ``static_argnames``."""
+    return fn
+
+
+def in_place_rule(name):
+    """An in-place kernel for the optimizer rule ``name`` ('sgd', 'adam'), or None
+    where tensors are immutable (TensorFlow, JAX): there the rule's new tensors are
+    assigned. See ``keras_defer.optimizer`` for the kernels' arguments."""
+    return None

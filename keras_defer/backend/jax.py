@@ -30,6 +30,9 @@ from keras_defer.backend.common import (  # noqa: F401  (the same on JAX)
     read_variables, records_by_default, resume_recording, snapshot, split_into,
     unrecorded, watch, zeros,
 )
+from keras_defer.backend.common import in_place_rule  # noqa: F401
+from keras_defer.backend.common import ctc_loss  # noqa: F401
+from keras_defer.backend.common import from_numpy  # noqa: F401  (keras's is jnp.asarray)
 from keras_defer.errors import MXNetError
 
 _TRACING_SCOPES = ("stateless_scope", "symbolic_scope")
@@ -179,8 +182,12 @@ def copy(t):
 
 def to_device(t, ctx):
     ctx.keras_device  # noqa: B018 - MXNetError for a GPU the backend cannot see
-    platform = "cpu" if ctx.device_type == "cpu" else "gpu"
-    return jax.device_put(t, jax.devices(platform)[ctx.device_id])
+    platform = "gpu" if ctx.device_type == "gpu" else "cpu"  # cpu_pinned/_shared: host
+    devices = jax.devices(platform)
+    # MXNet's cpu(1), cpu(2), ... are all host memory: the host device, as on
+    # TensorFlow (soft placement) and PyTorch ("cpu")
+    index = ctx.device_id if platform == "gpu" or ctx.device_id < len(devices) else 0
+    return jax.device_put(t, devices[index])
 
 
 def read_variable(variable):
@@ -207,3 +214,9 @@ def adopt_array_type(cls, to_tensor):
     """``jnp.asarray`` (what Keras's JAX ops convert with) takes instances of ``cls``
     through ``__jax_array__``."""
     cls.__jax_array__ = to_tensor
+
+
+def fuse_rule(fn, static_argnames=()):
+    """An optimizer rule compiled with ``jax.jit`` (one dispatch instead of one per op;
+    Python floats stay weakly typed, so a float16 weight stays float16)."""
+    return jax.jit(fn, static_argnames=static_argnames)

@@ -32,6 +32,7 @@ from keras_defer.backend.common import (  # noqa: F401  (the same on TensorFlow)
     exact_sqrt, module_call, records_by_default, snapshot, synchronize,
     unrecorded, wait_to_read,
 )
+from keras_defer.backend.common import fuse_rule, in_place_rule  # noqa: F401, E402
 from keras_defer.backend.tf_fast_path import fast_call  # noqa: F401
 
 
@@ -317,6 +318,10 @@ def to_numpy(t):
     return t.numpy()  # a fresh, writable host copy
 
 
+def from_numpy(values):
+    return tf.constant(values)
+
+
 def cast(t, name):
     return tf.cast(t, name)
 
@@ -363,6 +368,32 @@ def to_vector(t):
 
 def strided_slice(t, slices):
     return t[slices]  # negative steps included
+
+
+def ctc_loss(labels, logits, label_lengths, logit_lengths, blank):
+    """``common.ctc_loss`` through TF's CTC kernel: Keras's ``ctc_loss`` gives
+    ``tf.nn.ctc_loss`` dense labels, whose while loop TF cannot differentiate through a
+    ``tf.function`` (a hybridized loss under ``autograd.record()``: "SymbolicGradient"
+    NotFoundError); sparse labels take the C++ kernel, whose gradient is registered."""
+    dtype = logits.dtype
+    if dtype != tf.float32:  # the kernel is float32 (Keras casts the same way)
+        logits = tf.cast(logits, tf.float32)
+    # The kernel refuses empty labels: they get a one-symbol stand-in there, and their
+    # loss, -sum_t log p_t(blank), is computed here
+    empty = tf.equal(label_lengths, 0)
+    first = tf.equal(tf.range(tf.shape(labels)[1]), 0)[tf.newaxis, :]
+    stand_in = (blank + 1) % logits.shape[-1]
+    labels = tf.where(empty[:, tf.newaxis] & first, tf.cast(stand_in, labels.dtype), labels)
+    mask = tf.sequence_mask(tf.where(empty, 1, label_lengths), tf.shape(labels)[1])
+    sparse = tf.SparseTensor(tf.where(mask), tf.boolean_mask(labels, mask),
+                             tf.shape(labels, out_type=tf.int64))
+    loss = tf.nn.ctc_loss(labels=sparse, logits=logits, label_length=None,
+                          logit_length=logit_lengths, logits_time_major=False,
+                          blank_index=blank)
+    frames = tf.sequence_mask(logit_lengths, tf.shape(logits)[1], dtype=tf.float32)
+    blanks = tf.nn.log_softmax(logits)[:, :, blank]
+    loss = tf.where(empty, -tf.reduce_sum(blanks * frames, axis=1), loss)
+    return loss if loss.dtype == dtype else tf.cast(loss, dtype)
 
 
 def adopt_array_type(cls, to_tensor):

@@ -19,6 +19,9 @@ from keras_defer.backend.common import (  # noqa: F401  (the same on PyTorch)
     random_draw, strided_slice,
     split_into, zeros,
 )
+from keras_defer.backend.common import fuse_rule  # noqa: F401
+from keras_defer.backend.common import ctc_loss  # noqa: F401
+from keras_defer.backend.common import from_numpy  # noqa: F401  (keras's device placement)
 
 _SYMBOLIC_SCOPES = ("stateless_scope", "symbolic_scope", "torch_device")
 
@@ -225,7 +228,7 @@ def copy(t):
 
 def to_device(t, ctx):
     ctx.keras_device  # noqa: B018 - MXNetError for a GPU the backend cannot see
-    if ctx.device_type == "cpu":
+    if ctx.device_type != "gpu":  # cpu, cpu_pinned, cpu_shared: host memory
         return t.to("cpu")
     return t.to("cuda:%d" % ctx.device_id)
 
@@ -254,3 +257,55 @@ def to_vector(t):
     return t.reshape((1,))
 
 
+
+
+# ------------------------------------------------------------------ optimizer steps
+# In-place kernels for the hottest optimizer rules: a PyTorch CPU op that makes a new
+# tensor pays for fresh memory each time (several times the arithmetic on a weight of
+# 200k floats); these write into the variable's own tensor and the states' tensors,
+# as Keras's own PyTorch optimizers do. Same arithmetic as the generic rules in
+# ``keras_defer.optimizer`` (rounding may differ in the last bit).
+def _scaled(g, rescale_grad, clip_gradient):
+    if rescale_grad != 1.0:
+        g = g * rescale_grad
+    if clip_gradient:
+        g = torch.clamp(g, -clip_gradient, clip_gradient)
+    return g
+
+
+def _sgd_in_place(w, g, mom, lr, wd, momentum, rescale_grad, clip_gradient):
+    """MXNet's ``multi_sgd(_mom)_update`` on ``w`` (and ``mom``) in place."""
+    with torch.no_grad():
+        g = _scaled(g, rescale_grad, clip_gradient)
+        if mom is None:
+            if wd:
+                g = g + wd * w
+            w.add_(g, alpha=-lr)
+            return
+        mom.mul_(momentum)
+        if wd:
+            g = g + wd * w
+        mom.add_(g, alpha=-lr)
+        w.add_(mom)
+
+
+def _adam_in_place(w, g, m, v, lr, wd, beta1, beta2, one_minus_beta1, one_minus_beta2,
+                   epsilon, rescale_grad, clip_gradient):
+    """MXNet's ``adam_update`` on ``w``, ``m``, ``v`` in place."""
+    with torch.no_grad():
+        if rescale_grad != 1.0:
+            g = g * rescale_grad
+        if wd:
+            g = g + wd * w
+        if clip_gradient:
+            g = torch.clamp(g, -clip_gradient, clip_gradient)
+        m.mul_(beta1).add_(g, alpha=one_minus_beta1)
+        v.mul_(beta2).addcmul_(g, g, value=one_minus_beta2)
+        w.addcdiv_(m, torch.sqrt(v).add_(epsilon), value=-lr)
+
+
+_IN_PLACE_RULES = {"sgd": _sgd_in_place, "adam": _adam_in_place}
+
+
+def in_place_rule(name):
+    return _IN_PLACE_RULES.get(name)

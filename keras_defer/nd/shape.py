@@ -454,7 +454,14 @@ def _pick_t(t, index, axis, keepdims, mode):
     axis = _axis(axis, len(shape))
     idx = _index_tensor(index, shape[axis], mode)
     idx = _backend.reshape(idx, shape[:axis] + (1,) + shape[axis + 1:])
-    picked = ops.take_along_axis(t, idx, axis=axis)
+    # a one-hot mask and a sum, not take_along_axis: TensorFlow's take_along_axis is
+    # dozens of ops with a slow gradient (a loss's pick dominated a training step).
+    # `where`, not a product, so an inf or nan elsewhere in the row stays out.
+    positions = ops.arange(shape[axis], dtype=_backend.tensor_dtype(idx))
+    positions = _backend.reshape(positions, (1,) * axis + (shape[axis],)
+                                 + (1,) * (len(shape) - axis - 1))
+    hit = ops.equal(idx, positions)
+    picked = ops.sum(ops.where(hit, t, ops.zeros((), dtype=t.dtype)), axis=axis, keepdims=True)
     if keepdims:
         return picked
     return _backend.reshape(picked, shape[:axis] + shape[axis + 1:] or (1,))

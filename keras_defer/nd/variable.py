@@ -41,6 +41,20 @@ class VariableNDArray(NDArray):
         return parameter.grad()
 
     @property
+    def _fresh_grad(self):
+        """MXNet's flag: a backward wrote the parameter's gradient since the last
+        Trainer step. Code that writes ``p.grad()`` itself sets it, as in MXNet
+        (``p.data()._fresh_grad = True``), so ``trainer.step`` takes that gradient."""
+        parameter = self._parameter
+        return bool(parameter is not None and parameter._fresh_grad)
+
+    @_fresh_grad.setter
+    def _fresh_grad(self, fresh):
+        if self._parameter is None:
+            raise AttributeError("_fresh_grad: this array is not a Parameter's data()")
+        self._parameter._set_fresh_grad(fresh)
+
+    @property
     def variable(self):
         return self._variable
 
