@@ -19,7 +19,7 @@ from keras_defer import gluon  # noqa: E402  (needs nn and parameter)
 
 ndarray = nd  # mxnet.nd is mxnet.ndarray
 
-_LAZY = ("autograd", "optimizer", "lr_scheduler", "metric")
+_LAZY = ("autograd", "optimizer", "lr_scheduler", "metric", "recordio")
 """Submodules ``mx.<name>`` imports on first use (``import keras_defer as mx``): they
 are not needed to build a net, and importing them all would slow ``import keras_defer``."""
 
@@ -35,5 +35,5 @@ __all__ = [
     "nn", "gluon", "init", "initializer", "nd", "ndarray", "random", "errors", "context",
     "Parameter", "ParameterDict", "DeferredInitializationError", "MXNetError",
     "ShapeMismatchError", "Context", "cpu", "cpu_pinned", "gpu", "current_context",
-    "num_gpus", "base", "autograd", "optimizer", "lr_scheduler", "metric",
+    "num_gpus", "base", "autograd", "optimizer", "lr_scheduler", "metric", "recordio",
 ]
