@@ -1,0 +1,47 @@
+"""lr_scheduler cases recorded from MXNet 1.9.1: ``name: (class, kwargs, num_updates)``;
+the scheduler is called with each number in turn (schedulers are stateful)."""
+
+UP = list(range(0, 25))
+JUMPS = [0, 1, 5, 5, 17, 18, 40, 3, 100]
+
+CASES = {
+    "factor": ("FactorScheduler", {"step": 4, "factor": 0.5, "base_lr": 0.1}, UP),
+    "factor_default_lr": ("FactorScheduler", {"step": 2, "factor": 0.9}, UP),
+    "factor_stop": ("FactorScheduler", {"step": 2, "factor": 0.1, "base_lr": 1.0,
+                                        "stop_factor_lr": 1e-4}, UP),
+    "factor_jumps": ("FactorScheduler", {"step": 3, "factor": 0.7, "base_lr": 0.3}, JUMPS),
+    "factor_warmup": ("FactorScheduler", {"step": 5, "factor": 0.5, "base_lr": 0.2,
+                                          "warmup_steps": 6, "warmup_begin_lr": 0.01}, UP),
+    "factor_warmup_constant": ("FactorScheduler", {"step": 5, "factor": 0.5, "base_lr": 0.2,
+                                                   "warmup_steps": 4, "warmup_begin_lr": 0.05,
+                                                   "warmup_mode": "constant"}, UP),
+    "multifactor": ("MultiFactorScheduler", {"step": [3, 7, 12], "factor": 0.3,
+                                             "base_lr": 0.5}, UP),
+    "multifactor_jumps": ("MultiFactorScheduler", {"step": [2, 4, 30], "factor": 0.5}, JUMPS),
+    "multifactor_warmup": ("MultiFactorScheduler", {"step": [8, 10], "factor": 0.1,
+                                                    "base_lr": 1.0, "warmup_steps": 5,
+                                                    "warmup_begin_lr": 0.1}, UP),
+    "poly": ("PolyScheduler", {"max_update": 20, "base_lr": 0.1, "pwr": 2}, UP),
+    "poly_final": ("PolyScheduler", {"max_update": 15, "base_lr": 0.3, "pwr": 3,
+                                     "final_lr": 0.01, "warmup_steps": 5,
+                                     "warmup_begin_lr": 0.001}, UP),
+    "poly_jumps": ("PolyScheduler", {"max_update": 50, "pwr": 1.5, "base_lr": 0.2}, JUMPS),
+    "cosine": ("CosineScheduler", {"max_update": 20, "base_lr": 0.1}, UP),
+    "cosine_final": ("CosineScheduler", {"max_update": 18, "base_lr": 0.4, "final_lr": 0.05,
+                                         "warmup_steps": 3, "warmup_begin_lr": 0.1}, UP),
+    "cosine_constant_warmup": ("CosineScheduler", {"max_update": 10, "base_lr": 0.4,
+                                                   "warmup_steps": 3, "warmup_begin_lr": 0.1,
+                                                   "warmup_mode": "constant"}, JUMPS),
+    "err_factor_step": ("FactorScheduler", {"step": 0}, UP),
+    "err_factor_factor": ("FactorScheduler", {"step": 2, "factor": 1.5}, UP),
+    "err_warmup_lr": ("FactorScheduler", {"step": 2, "base_lr": 0.1,
+                                          "warmup_begin_lr": 0.5}, UP),
+    "err_warmup_steps": ("PolyScheduler", {"max_update": 5, "warmup_steps": -1}, UP),
+    "err_warmup_mode": ("CosineScheduler", {"max_update": 5, "warmup_mode": "cubic"}, UP),
+    "err_multi_order": ("MultiFactorScheduler", {"step": [3, 3]}, UP),
+    "err_multi_step": ("MultiFactorScheduler", {"step": [0, 3]}, UP),
+    "err_multi_factor": ("MultiFactorScheduler", {"step": [3], "factor": 2}, UP),
+    "err_poly_max": ("PolyScheduler", {"max_update": 0}, UP),
+    "err_cosine_max": ("CosineScheduler", {"max_update": 0}, UP),
+    "err_warmup_not_int": ("FactorScheduler", {"step": 2, "warmup_steps": 2.0}, UP),
+}
