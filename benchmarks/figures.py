@@ -213,6 +213,81 @@ def autograd_step(cfg, sides):
                "native Keras: a Keras Sequential under one")
 
 
+def _training_batch():
+    """The d2l chapter's batch: 256 images of 784 pixels, labels 0-9 (seeded)."""
+    rng = np.random.RandomState(0)
+    return (rng.uniform(size=(256, 784)).astype(np.float32),
+            rng.randint(0, 10, 256).astype(np.int64))
+
+
+def hand_tf_training_step(x, y, lr=0.1):
+    """The chapter MLP's training step written by hand: tf.Variables in Gluon's
+    layout, a ``tf.GradientTape``, the fused sparse softmax cross-entropy (mean over
+    the batch), a Keras SGD optimizer's ``apply_gradients``."""
+    params, fan_in = [], x.shape[1]
+    for units in CHAPTER:
+        params += [tf.Variable(tf.random.uniform((units, fan_in), -0.07, 0.07)),
+                   tf.Variable(tf.zeros((units,)))]
+        fan_in = units
+    sgd = keras.optimizers.SGD(lr)
+    x, y = tf.constant(x), tf.constant(y)
+
+    def step():
+        with tf.GradientTape() as tape:
+            h = tf.nn.relu(tf.matmul(x, params[0], transpose_b=True) + params[1])
+            logits = tf.matmul(h, params[2], transpose_b=True) + params[3]
+            loss = tf.reduce_mean(
+                tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits))
+        sgd.apply_gradients(zip(tape.gradient(loss, params), params))
+
+    return step
+
+
+def training_step(cfg, sides):
+    """One d2l training step of the chapter MLP (784 -> 256 -> 10, batch 256):
+    ``autograd.record()``, forward, ``gluon.loss.SoftmaxCrossEntropyLoss``,
+    ``backward()``, ``trainer.step(256)`` (SGD), against the same step hand-written
+    with a ``tf.GradientTape`` and a Keras SGD optimizer; and, where the PyTorch side
+    ran, keras_defer on Keras's PyTorch backend against a hand-written torch loop."""
+    from keras_defer import autograd, gluon, nd
+
+    x, y = _training_batch()
+    data, label = nd.array(x), nd.array(y.astype(np.float32))
+    net = kd_mlp(CHAPTER)
+    net.initialize()
+    net(data)
+    trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.1})
+    softmax_ce = gluon.loss.SoftmaxCrossEntropyLoss()
+
+    def kd():
+        with autograd.record():
+            loss = softmax_ce(net(data), label)
+        loss.backward()
+        trainer.step(256)
+
+    calls = max(cfg["calls"] // 10, 2)
+    t = timing.per_call({"keras_defer": kd, "tf": hand_tf_training_step(x, y)},
+                        calls, cfg["reps"])
+    values = {k: v * 1e6 for k, v in t.items()}
+    values["mxnet"] = _us(sides, "mxnet", "chapter_training_step")
+    values["torch"] = _us(sides, "torch", "chapter_training_step")
+    rows = [row("training_step", "chapter MLP (256x784 -> 256 -> 10), one training step",
+                "us/step", values, ("keras_defer", "tf"), "<=", 1.2,
+                "record + forward + SoftmaxCrossEntropyLoss + backward + trainer.step(256); "
+                "hand TF: tf.GradientTape + sparse softmax cross-entropy + "
+                "keras.optimizers.SGD; PyTorch column: a hand-written torch loop")]
+    on_torch = _us(sides, "torch", "keras_defer_chapter_training_step")
+    if on_torch is not None:
+        rows.append(row(
+            "training_step_torch", "the same step on Keras's PyTorch backend", "us/step",
+            {"keras_defer": on_torch, "torch": values["torch"], "mxnet": values["mxnet"]},
+            ("keras_defer", "torch"), "<=", 1.2,
+            "keras_defer (KERAS_BACKEND=torch) against a hand-written torch loop "
+            "(nn.Linear, CrossEntropyLoss, torch.optim.SGD), timed alternately in the "
+            "PyTorch side's process"))
+    return rows
+
+
 def first_call(cfg, sides):
     x = tf.random.uniform((2, 20))
 
@@ -475,6 +550,72 @@ def peak_memory(cfg, sides):
                ("keras_defer", "one"), "<=", 1.2, out["keras_defer"].get("how", ""))
 
 
+_MXNET_EPOCH = """
+import json, sys, time
+import numpy as np
+from mxnet import nd
+from mxnet.gluon import data as gdata
+n, reps = json.loads(sys.argv[1])
+rng = np.random.RandomState(0)
+loader = gdata.DataLoader(gdata.ArrayDataset(nd.array(rng.rand(n, 784).astype(np.float32)),
+                                             nd.array(rng.randint(0, 10, n))), 256, shuffle=True)
+def epoch():
+    start = time.perf_counter()
+    for X, y in loader:
+        pass
+    nd.waitall()
+    return time.perf_counter() - start
+epoch()
+print(json.dumps({"epoch": sorted(epoch() for _ in range(reps))[reps // 2]}))
+"""
+
+
+def dataloader_epoch(cfg, sides):
+    """One shuffled epoch of ``DataLoader(ArrayDataset(X, y), 256, shuffle=True)`` over
+    in-memory NDArrays (d2l's pattern; 60000x784 float32 and labels), every batch
+    materialized, against a ``tf.data`` pipeline doing the same batching
+    (``from_tensor_slices(...).shuffle(n).batch(256)``). MXNet 1.9.1 beside it, run
+    in its own environment."""
+    from keras_defer import nd
+    from keras_defer.gluon import data as gdata
+
+    n = 60000 if cfg["reps"] >= 5 else 6000
+    reps = max(3, cfg["reps"] // 2)
+    rng = np.random.RandomState(0)
+    features = rng.rand(n, 784).astype(np.float32)
+    labels = rng.randint(0, 10, n).astype(np.float32)
+    loader = gdata.DataLoader(gdata.ArrayDataset(nd.array(features), nd.array(labels)),
+                              256, shuffle=True)
+    numpy_loader = gdata.DataLoader(gdata.ArrayDataset(features, labels), 256, shuffle=True)
+    pipeline = tf.data.Dataset.from_tensor_slices((features, labels)).shuffle(n).batch(256)
+
+    def timed(batches):
+        def run():
+            start = time.perf_counter()
+            for X, y in batches:
+                pass
+            return time.perf_counter() - start
+        return run
+
+    timed(loader)(), timed(pipeline)()  # warm up: traces, kernel caches
+    t = timing.one_shot({"keras_defer": timed(loader), "tf": timed(pipeline),
+                         "numpy_members": timed(numpy_loader)}, reps)
+    values = {"keras_defer": t["keras_defer"] * 1e3, "tf": t["tf"] * 1e3}
+    if sides and os.path.exists(MXNET_PYTHON):  # sides is {} under --no-mxnet
+        import json
+
+        proc = subprocess.run([MXNET_PYTHON, "-c", _MXNET_EPOCH, json.dumps([n, reps])],
+                              capture_output=True, text=True, timeout=600)
+        lines = [l for l in proc.stdout.splitlines() if l.startswith("{")]
+        if proc.returncode == 0 and lines:
+            values["mxnet"] = json.loads(lines[-1])["epoch"] * 1e3
+    return row("dataloader_epoch", "DataLoader epoch over an in-memory ArrayDataset "
+               "(%dx784 float32 NDArrays + labels, batch 256, shuffle)" % n, "ms/epoch",
+               values, ("keras_defer", "tf"), "<=", 1.11,
+               "tf: tf.data from_tensor_slices().shuffle(n).batch(256); over numpy "
+               "members instead of NDArrays: %.1f ms" % (t["numpy_members"] * 1e3))
+
+
 # -- MXNet side ------------------------------------------------------------------------
 def _run_side(python, script, opts):
     """Medians from a side environment's own process: ``None`` when the environment
@@ -495,7 +636,8 @@ def run_sides(cfg):
     """``{"mxnet": ..., "torch": ...}``: each side's medians (see ``_run_side``),
     measured just before keras_defer's, on the same machine."""
     opts = {"reps": cfg["reps"], "depths": [cfg["depth"] // 4, cfg["depth"]],
-            "eager_calls": cfg["calls"], "params_depth": cfg["params_depth"]}
+            "eager_calls": cfg["calls"], "params_depth": cfg["params_depth"],
+            "training_calls": max(cfg["calls"] // 10, 2)}
     return {"mxnet": _run_side(MXNET_PYTHON, "mxnet_side.py", opts),
             "torch": _run_side(TORCH_PYTHON, "torch_side.py", opts)}
 
@@ -516,6 +658,6 @@ def _ms(sides, side, key):
 
 
 FIGURES = [eager_forward, ndarray_forward, ndarray_ops, hybridized_forward, autograd_step,
-           first_call,
+           training_step, first_call,
            deep_first_call, depth_scaling, large_mlp, lenet_fit, collect_and_initialize,
-           peak_memory]
+           peak_memory, dataloader_epoch]

@@ -88,10 +88,44 @@ def main(argv):
         return (time.perf_counter() - start) / eager_n
 
     out["chapter_record_backward"] = _median(record_backward, reps)
+    out["chapter_training_step"] = training_step(mx, nn, reps, eager_n)
     net.hybridize()
     net(x).wait_to_read()
     out["chapter_forward_hybridized"] = _median(eager, reps)
     print(json.dumps(out))
+
+
+def training_step(mx, nn, reps, calls):
+    """One d2l training step of the chapter MLP (784 -> 256 -> 10, batch 256): record,
+    forward, SoftmaxCrossEntropyLoss, backward, ``trainer.step(256)`` (SGD)."""
+    import numpy as np
+
+    from mxnet import autograd, gluon, nd
+
+    rng = np.random.RandomState(0)
+    x = nd.array(rng.uniform(size=(256, 784)).astype(np.float32))
+    y = nd.array(rng.randint(0, 10, 256).astype(np.float32))
+    net = nn.Sequential()
+    net.add(nn.Dense(256, activation="relu"))
+    net.add(nn.Dense(10))
+    net.initialize()
+    net(x).wait_to_read()
+    trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.1})
+    softmax_ce = gluon.loss.SoftmaxCrossEntropyLoss()
+    calls = max(calls // 10, 5)
+
+    def steps():
+        start = time.perf_counter()
+        for _ in range(calls):
+            with autograd.record():
+                loss = softmax_ce(net(x), y)
+            loss.backward()
+            trainer.step(256)
+        mx.nd.waitall()
+        return (time.perf_counter() - start) / calls
+
+    steps()  # warm up
+    return _median(steps, reps)
 
 
 if __name__ == "__main__":

@@ -111,6 +111,9 @@ class Parameter:
         self.pending = None
         self.variable = None
         self._grad = None
+        # MXNet's ``_fresh_grad``: a backward wrote the gradient since the last
+        # Trainer step consumed it (``gluon.Trainer`` reports stale gradients).
+        self._fresh_grad = False
         self._ctx_list = None
         self._owners = []  # blocks that hold this parameter (several when shared)
 
@@ -300,6 +303,7 @@ class Parameter:
             self._store_value(value, ctx)
         self._ctx_list = ctx
         self._grad = None  # allocated on first use: most nets never read it
+        self._fresh_grad = False  # new arrays in MXNet: no backward has reached them
 
     def _store_value(self, value, ctx):
         if self.variable is not None and tuple(self.variable.shape) == self._shape:
@@ -379,6 +383,12 @@ class Parameter:
         if self._grad_req == "add" and self._grad is not None:
             grad = keras.ops.add(self._grad, grad)
         self._grad = grad
+        self._fresh_grad = True
+
+    def _set_fresh_grad(self, fresh):
+        """MXNet's ``data()._fresh_grad = fresh``: a Trainer step clears it (the gradient
+        is stale until the next backward); code that writes ``grad()`` itself sets it."""
+        self._fresh_grad = bool(fresh)
 
     def list_ctx(self):
         if self.variable is None:
