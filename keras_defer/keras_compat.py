@@ -250,6 +250,47 @@ def track_sublayer(layer, child):
             tracker.add_to_store("layers", child)
 
 
+# -- copying a layer (``copying``) -----------------------------------------------------
+def reindex_tracker(layer):
+    """Make ``layer``'s tracker know its stores' objects by their own ids.
+
+    The tracker records what each store holds by ``id``; a deep-copied tracker holds
+    the copies in its stores but the originals' ids, so a copied child or variable
+    would count as new: refused on a built (locked) layer ("cannot add new elements
+    of state"), tracked twice on an open one. (``Tracker.config``/``stored_ids``,
+    ``TRAINER_STATE`` and ``_compile_config`` are checked on live objects by
+    ``tests/test_deepcopy``.)"""
+    tracker = layer.__dict__.get("_tracker")
+    if tracker is not None:
+        for name, (_, store) in tracker.config.items():
+            tracker.stored_ids[name] = {id(value) for value in store}
+
+
+TRAINER_STATE = frozenset({
+    # set by ``Trainer.compile``
+    "compiled", "optimizer", "loss", "_compile_loss", "_compile_metrics", "_loss_tracker",
+    "_compile_config", "_compiled_trainable_state", "_jit_compile", "_run_eagerly",
+    "steps_per_execution", "stop_training", "train_function", "test_function",
+    "predict_function",
+    # left by fit()/evaluate(): the run's history, iterator, JAX state between steps
+    "history", "_eval_epoch_iterator", "_jax_state",
+})
+"""A compiled model's attributes that belong to its ``compile()`` and its runs: a copy
+is compiled again instead (Keras's optimizers, losses and metrics copy themselves only
+through saving, and the train functions hold the original's variables)."""
+
+
+def is_compiled(model):
+    """Whether ``model`` (any layer) went through ``keras.Model.compile``."""
+    return model.__dict__.get("compiled") is True
+
+
+def compile_arguments(model):
+    """The arguments of ``model``'s last ``compile()`` (a dict, the objects
+    themselves: an optimizer, loss and metrics as given)."""
+    return dict(model._compile_config.config)
+
+
 # -- PyTorch ---------------------------------------------------------------------------
 @functools.lru_cache(maxsize=None)
 def layer_kwargs():
