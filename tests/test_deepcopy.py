@@ -197,3 +197,24 @@ def test_keras_still_keeps_what_copying_relies_on():
         and name not in keras_compat.TRAINER_STATE
         and not name.startswith("_self_"))  # TensorFlow's checkpoint dependencies
     assert not objects, "compile()/fit() now set %s: add them to TRAINER_STATE" % objects
+
+
+def test_set_data_from_another_net_owns_its_buffer():
+    """``b.weight.set_data(a.weight.data())`` copies: training ``a`` (which donates
+    its buffers on JAX) leaves ``b`` readable and unchanged."""
+    from keras_defer import nd as _nd
+    from keras_defer.gluon import nn as _nn
+
+    def make():
+        net = _nn.Sequential()
+        net.add(_nn.Dense(3, in_units=4))
+        net.initialize()
+        return net
+
+    a, b = make(), make()
+    b[0].weight.set_data(a[0].weight.data())
+    before = b[0].weight.data().asnumpy().copy()
+    a.compile(optimizer="sgd", loss="mse")
+    a.fit(np.ones((8, 4), "float32"), np.ones((8, 3), "float32"), verbose=0)
+    np.testing.assert_array_equal(b[0].weight.data().asnumpy(), before)
+    assert b(_nd.ones((1, 4))).shape == (1, 3)

@@ -27,7 +27,7 @@ from keras_defer.backend.common import (  # noqa: F401  (the same on JAX)
     PLAIN, NotRecorded, compiled_mode, compiled_scope, device_name, end_recording,
     exact_sqrt, fast_call, matmul, matmul_transposed, module_call, pause_recording,
     random_draw,
-    read_variables, records_by_default, resume_recording, snapshot, split_into,
+    read_variables, records_by_default, resume_recording, split_into,
     unrecorded, watch, zeros,
 )
 from keras_defer.backend.common import in_place_rule  # noqa: F401
@@ -220,3 +220,12 @@ def fuse_rule(fn, static_argnames=()):
     """An optimizer rule compiled with ``jax.jit`` (one dispatch instead of one per op;
     Python floats stay weakly typed, so a float16 weight stays float16)."""
     return jax.jit(fn, static_argnames=static_argnames)
+
+
+def snapshot(value, dtype=None):
+    """A tensor holding ``value`` that aliases no variable: always a copy here. A JAX
+    array handed over (``set_data(other.weight.data())``) may be another variable's
+    buffer, which ``fit`` donates and deletes."""
+    tensor = keras.ops.convert_to_tensor(
+        value.value if isinstance(value, keras.Variable) else value, dtype=dtype)
+    return jnp.array(tensor, copy=True)
