@@ -56,10 +56,15 @@ class Block(ShapeInference, keras.layers.Layer):
         full_prefix, local_prefix, parent = naming.allocate_prefix(
             prefix, self._alias()
         )
-        kwargs.setdefault("name", full_prefix[:-1] if full_prefix.endswith("_") else full_prefix)
+        gluon_name = full_prefix[:-1] if full_prefix.endswith("_") else full_prefix
+        renamed = "name" not in kwargs and naming.keras_name(gluon_name) != gluon_name
+        # a name Keras takes (``_scaledl10`` goes as ``gluon-_scaledl10``: naming.keras_name)
+        kwargs.setdefault("name", naming.keras_name(gluon_name))
         if not kwargs["name"]:
             kwargs.pop("name")
         super().__init__(**kwargs)
+        if renamed:
+            attributes.store(self, "name", gluon_name)  # users read Gluon's name
         object.__setattr__(self, "_children", OrderedDict())
         object.__setattr__(self, "_reg_params", OrderedDict())
         object.__setattr__(self, "_prefix", full_prefix)

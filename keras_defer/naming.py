@@ -7,9 +7,33 @@ so we reproduce the rules of MXNet 1.9.1's ``_BlockScope`` exactly, but keep the
 state in one thread-local object instead of hidden globals spread over modules.
 """
 
+import re
 import threading
 
 _state = threading.local()
+
+#: A name every backend takes for a layer: TensorFlow opens a name scope with it, and
+#: a root scope (a hybridized block's graph, Keras's ``fit``) must match
+#: ``^[A-Za-z0-9.][A-Za-z0-9_.\\/>-]*$``; Keras refuses ``/`` in any layer name, and
+#: PyTorch ``.`` in the variable paths made from it.
+_KERAS_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_>-]*\Z")
+_NOT_IN_KERAS_NAME = re.compile(r"[^A-Za-z0-9_>-]")
+_KERAS_MARK = "gluon-"
+
+
+def keras_name(name):
+    """The Keras layer name for a block whose Gluon name is ``name``.
+
+    Gluon names a block after its class: ``class _ScaledL1`` gives ``_scaledl10``
+    (prefix ``_scaledl10_``), which TensorFlow refuses as a root scope name, and a
+    user's ``prefix=`` may hold characters no scope takes (``/``, spaces, dots).
+    Such a name goes to Keras with each of those characters as ``_`` and ``gluon-``
+    in front (``gluon-_scaledl10``): no class name holds a ``-``, so it cannot
+    collide with a block named after its class. Any other name is unchanged. The
+    block keeps its Gluon ``name`` and ``prefix`` for its users (``Block.__init__``)."""
+    if not name or _KERAS_NAME.match(name):
+        return name
+    return _KERAS_MARK + _NOT_IN_KERAS_NAME.sub("_", name)
 
 
 def _top_level_counters():

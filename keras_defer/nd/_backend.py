@@ -69,3 +69,22 @@ def numpy_type(t):
         return NUMPY_TYPES[name]
     except KeyError:
         return np.dtype(keras.backend.standardize_dtype(name)).type
+
+
+def dims(t):
+    """``t``'s shape, each dim unknown until run time as a scalar tensor.
+
+    TensorFlow's ``hybridize()`` traces with the batch size left free (None in the
+    static shape); an op that builds a target shape from its input's dims (a
+    reshape, a broadcast, MXNet's ``pick``) takes them from here, so a ported
+    ``hybrid_forward`` runs at every batch size. Fully known shapes come back as the
+    plain tuple of ints (no op is added)."""
+    shape = tuple(t.shape)
+    if None in shape:
+        return tuple(keras.ops.shape(t))
+    return shape
+
+
+def is_known(shape):
+    """Whether every dim of ``shape`` is a known int (no None, no tensor)."""
+    return all(isinstance(d, (int, np.integer)) for d in shape)

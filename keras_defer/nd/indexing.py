@@ -157,6 +157,8 @@ def get_item(arr, key):
     if isinstance(key, tuple) and len(key) == 0:
         return arr
     shape = arr.shape
+    if None in shape:  # a traced batch (hybridize on TensorFlow)
+        return _get_unknown(arr, key)
     if _is_int(key):
         key = int(key)
         if not -shape[0] <= key < shape[0]:
@@ -182,6 +184,34 @@ def get_item(arr, key):
         return _box_view(arr, parts, final)
     slices = tuple(k if isinstance(k, slice) else _int_slice(k) for k in key_nd)
     return apply(_strided_copy, arr, slices=slices, shape=final)
+
+
+def _get_unknown(arr, key):
+    """``get_item`` of an array with dims unknown until run time (a hybridized
+    block's traced batch): a copy, not a view (writing to a selection inside a
+    ``hybrid_forward`` is not supported there); bounds on the unknown dims are the
+    backend's to check when the graph runs. Array keys need the dims: ``take`` and
+    ``pick`` work on a traced batch."""
+    shape = arr.shape
+    if key.__class__ is slice and key.step == 0:
+        raise ValueError("slice step cannot be zero")
+    key = _expand(key, len(shape))
+    if _is_advanced(key):
+        raise IndexError(
+            "indexing with an array key needs every dim known, and this array's shape "
+            "%s has dims unknown until run time (a hybridized block's batch); use "
+            "nd.take or nd.pick instead" % (shape,))
+    key_nd = [k for k in key if k is not None]
+    _check_count(key_nd, len(shape))
+    _check_bounds([k if shape[i] is not None else _FULL for i, k in enumerate(key_nd)],
+                  shape)
+    return apply(_unknown_read, arr, key=tuple(
+        int(k) if _is_int(k) else k for k in key))
+
+
+def _unknown_read(t, key):
+    out = t[key]  # ints drop their axis, None inserts one, as numpy's basic indexing
+    return _backend.to_vector(out) if len(out.shape) == 0 else out
 
 
 def _strided_copy(t, slices, shape):

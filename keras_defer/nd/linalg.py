@@ -87,14 +87,16 @@ def _l2(x, axes, keepdims):
     element, rescaling whenever a larger magnitude comes, and so do we for short
     reductions.
     """
-    shape = tuple(x.shape)
+    static, shape = tuple(x.shape), _backend.dims(x)  # tensors for a traced batch's dims
     kept = [a for a in range(len(shape)) if a not in axes]
-    count = _backend.prod(shape[a] for a in axes)
+    # a reduction over an unknown dim (a traced batch) has no static count: vectorized
+    count = None if any(static[a] is None for a in axes) else _backend.prod(
+        static[a] for a in axes)
     out_shape = tuple(1 if a in axes else d for a, d in enumerate(shape)) if keepdims \
         else tuple(shape[a] for a in kept)
     a = ops.abs(_backend.reshape(ops.transpose(x, kept + list(axes)),
-                            tuple(shape[k] for k in kept) + (count,)))
-    if count > SEQUENTIAL_NORM_MAX:
+                            tuple(shape[k] for k in kept) + (-1 if count is None else count,)))
+    if count is None or count > SEQUENTIAL_NORM_MAX:
         scale = ops.max(a, axis=-1)
         safe = ops.where(scale > 0, scale, ops.ones_like(scale))
         ssq = ops.sum(ops.square(a / ops.expand_dims(safe, -1)), axis=-1)

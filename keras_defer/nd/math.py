@@ -517,7 +517,7 @@ def _where_t(condition, x, y):
     cshape, xshape = tuple(cond.shape), tuple(x.shape)
     if cshape != xshape:
         if len(cshape) == 1 and cshape[0] == xshape[0]:
-            cond = _backend.reshape(cond, cshape + (1,) * (len(xshape) - 1))
+            cond = _backend.reshape(cond, _backend.dims(cond) + (1,) * (len(xshape) - 1))
         else:
             raise MXNetError("where: condition shape %s does not match x shape %s"
                              % (cshape, xshape))

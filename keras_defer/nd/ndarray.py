@@ -412,6 +412,11 @@ class NDArray:
             raise TypeError(
                 "Got unknown keywords in reshape: {}. Accepted keyword arguments are "
                 "'shape' and 'reverse'.".format(", ".join(unknown)))
+        if _shape_ops.needs_unknown_target(self.shape, shape):  # a traced batch
+            target, new_shape = _shape_ops.unknown_target(
+                self.shape, _backend.dims(self._data), shape, kwargs.get("reverse", False))
+            return _View(self, lambda t: _reshape_tensor(t, target),
+                         lambda base, t: _reshape_tensor(t, _backend.dims(base)), new_shape)
         new_shape = _shape_ops.reshape_target(self.shape, shape, kwargs.get("reverse", False),
                                               method=True)
         old_shape = self.shape

@@ -61,7 +61,7 @@ def _draw(sample, params, shape, dtype, ctx, out):
     name = _backend.dtype_name(dtype) or "float32"
     arrays = [p for p in params if not isinstance(p, (int, float, np.generic))]
     if arrays and out is None:
-        pshape = tuple(unwrap(arrays[0]).shape)
+        pshape = _backend.dims(unwrap(arrays[0]))  # tensors for a traced batch's dims
         full = pshape + _shape(shape)
         params = [p if isinstance(p, (int, float, np.generic))
                   else _backend.reshape(_backend.cast(unwrap(p), name),

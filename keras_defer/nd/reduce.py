@@ -64,8 +64,10 @@ def _mean(t, axis, keepdims):
     if not _backend.is_integer(t):
         return ops.mean(t, axis=axis, keepdims=keepdims)
     total = ops.sum(t, axis=axis, keepdims=keepdims)
-    shape = tuple(t.shape)
+    shape = _backend.dims(t)  # scalar tensors for a traced batch's dims
     count = _backend.prod(shape[a] for a in (axis if axis is not None else range(len(shape))))
+    if _backend.is_tensor(count):
+        count = _backend.cast(count, _backend.tensor_dtype(t))
     return _backend.trunc_div(_backend.cast(total, _backend.tensor_dtype(t)), count)
 
 

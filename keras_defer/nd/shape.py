@@ -133,8 +133,147 @@ def reshape_target(dshape, codes, reverse=False, method=False):
     return target
 
 
+def unknown_target(static, dynamic, codes, reverse=False):
+    """``infer_reshape`` for an input whose dims are partly unknown until run time.
+
+    ``static`` is the input's static shape (None: unknown, a traced batch),
+    ``dynamic`` the same dims with a scalar tensor for each unknown one
+    (``_backend.dims``). A code may be None too: another traced array's unknown dim
+    (``x.reshape(y.shape)``, MXNet's own ``_reshape_like`` in its losses). The only
+    None code, with no -1 beside it, is inferred (-1); otherwise a None code stands
+    for the input's unknown dim at that place (``x.reshape((x.shape[0], -1))``).
+    Returns ``(target, shape)``: the target for the backend's reshape (ints, scalar
+    tensors, at most one -1) and the static result shape (None where unknown). A -1
+    whose size the unknown dims cancel out of (``(0, -1)`` of ``(None, 2, 2)``) is
+    resolved here, so later ops (a Dense) see it. Sizes are checked by the backend
+    when the graph runs."""
+    codes = [c if c is None else int(c) for c in codes]
+    unknown = [i for i, c in enumerate(codes) if c is None]
+    if len(unknown) == 1 and -1 not in codes:
+        codes[unknown[0]] = -1
+    static, dynamic = list(static), list(dynamic)
+    if reverse:
+        static.reverse()
+        dynamic.reverse()
+        codes.reverse()
+    # each output dim: its static size (None: unknown), its run-time size, and what it
+    # is a product of: (known factor, the unknown input dims), or None when opaque
+    out_s, out_d, out_f = [], [], []
+
+    def copy(j):
+        out_s.append(static[j])
+        out_d.append(dynamic[j])
+        out_f.append((1, frozenset([j])) if static[j] is None else (static[j], frozenset()))
+
+    def known(d):
+        out_s.append(d)
+        out_d.append(d)
+        out_f.append((d, frozenset()))
+
+    src, inferred, i = 0, -1, 0
+    while i < len(codes):
+        code = codes[i]
+        if code is None:
+            if src >= len(static) or static[src] is not None:
+                raise MXNetError(
+                    "reshape: the target shape %s has more than one dim unknown until "
+                    "run time (None), and the input's dim %d is not one: pass 0 (copy "
+                    "the input's dim) or -1 (infer it) for such dims"
+                    % (_shape_text(codes), src))
+            code = 0
+        if code < -4:
+            raise MXNetError(
+                "Check failed: dim_size >= -1 (%d vs. -1) : shape dim size must be >= -1, "
+                "while received %d" % (code, code))
+        if code == 0:
+            if src >= len(static):
+                raise MXNetError("Check failed: src_idx < dshape_len (%d vs. %d) : "
+                                 % (src, len(static)))
+            copy(src)
+            src += 1
+        elif code == -1:
+            if inferred >= 0:
+                raise MXNetError("Check failed: inf_idx < 0 (0 vs. 0) : One and only one "
+                                 "dim can be inferred")
+            inferred = i  # MXNet's quirk: the code's position (infer_reshape)
+            known(1)
+            src += 1
+        elif code == -2:
+            for j in range(src, len(static)):
+                copy(j)
+            src = len(static)
+        elif code == -3:
+            if src >= len(static) - 1:
+                raise MXNetError("Check failed: src_idx < dshape_len-1 (%d vs. %d) : "
+                                 % (src, len(static) - 1))
+            copy(src)
+            copy(src + 1)
+            (ka, ua), (kb, ub) = out_f.pop(), out_f.pop()
+            b, a = out_s.pop(), out_s.pop()
+            db, da = out_d.pop(), out_d.pop()
+            out_s.append(None if a is None or b is None else a * b)
+            out_d.append(da * db)
+            out_f.append((ka * kb, ua | ub))
+            src += 2
+        elif code == -4:
+            if i + 2 >= len(codes) or src >= len(static) or None in codes[i + 1:i + 3]:
+                raise MXNetError("Check failed: i + 2 < params_len : reshape code -4 needs "
+                                 "two dims after it and an input dim to split")
+            d0s, d0d = static[src], dynamic[src]
+            src += 1
+            d1, d2 = codes[i + 1], codes[i + 2]
+            i += 2
+            if d1 == -1 and d2 == -1:
+                raise MXNetError("Split dims cannot both be -1.")
+            for this, other in ((d1, d2), (d2, d1)):
+                if this != -1:
+                    known(this)
+                elif d0s is not None:
+                    known(d0s // other)
+                else:  # a part of an unknown dim
+                    out_s.append(None)
+                    out_d.append(d0d // other)
+                    out_f.append(None)
+        else:
+            known(code)
+            src += 1
+        i += 1
+    if 0 <= inferred < len(out_d):
+        out_s[inferred] = _inferred_size(static, out_f[:inferred] + out_f[inferred + 1:])
+        out_d[inferred] = -1 if out_s[inferred] is None else out_s[inferred]
+    if reverse:
+        out_s.reverse()
+        out_d.reverse()
+    return out_d, tuple(out_s)
+
+
+def _inferred_size(static, others):
+    """The size of a reshape's -1 (``unknown_target``), or None where it depends on
+    an input dim unknown until run time."""
+    if any(f is None for f in others):
+        return None
+    unknown = [u for _, u in others]
+    used = frozenset().union(*unknown)
+    if sum(len(u) for u in unknown) != len(used) or used != frozenset(
+            j for j, d in enumerate(static) if d is None):
+        return None
+    known_in = _backend.prod(d for d in static if d is not None)
+    known_out = _backend.prod(k for k, _ in others)
+    return known_in // known_out if known_out else 0
+
+
+def needs_unknown_target(static, codes):
+    """Whether a reshape has dims unknown until run time (``unknown_target``)."""
+    if isinstance(codes, (int, np.integer)):
+        return None in static
+    return None in static or any(c is None for c in codes)
+
+
 def _reshape_t(t, shape, reverse):
-    return _backend.reshape(t, reshape_target(tuple(t.shape), shape, reverse))
+    static = tuple(t.shape)
+    if needs_unknown_target(static, shape):
+        return _backend.reshape(t, unknown_target(static, _backend.dims(t), shape, reverse)[0])
+    return _backend.reshape(t, reshape_target(static, shape, reverse))
 
 
 def reshape(data=None, shape=None, reverse=False, out=None, name=None, **kwargs):
@@ -147,6 +286,8 @@ Reshape = reshape
 
 
 def _reshape_like_t(lhs, rhs):
+    if None in tuple(lhs.shape) or None in tuple(rhs.shape):  # a traced batch
+        return _backend.reshape(lhs, _backend.dims(rhs))
     if _backend.prod(lhs.shape) != _backend.prod(rhs.shape):
         raise MXNetError("reshape_like: sizes of %s and %s differ"
                          % (_shape_text(lhs.shape), _shape_text(rhs.shape)))
@@ -206,11 +347,12 @@ def _squeeze_t(t, axis):
     else:
         axes = tuple(_axis(a, len(shape)) for a in ((axis,) if isinstance(axis, int) else axis))
         for a in axes:
-            if shape[a] != 1:
+            if shape[a] is not None and shape[a] != 1:
                 raise MXNetError("Check failed: dshape[axes[i]] == 1 (%d vs. 1) : cannot "
                                  "select an axis to squeeze out which has size=%d not "
                                  "equal to one" % (shape[a], shape[a]))
-    new_shape = tuple(d for i, d in enumerate(shape) if i not in axes) or (1,)
+    dims = _backend.dims(t)  # a traced batch's dim is kept: its size is not known
+    new_shape = tuple(d for i, d in enumerate(dims) if i not in axes) or (1,)
     return _backend.reshape(t, new_shape)
 
 
@@ -222,6 +364,9 @@ def _flatten_t(t):
     shape = tuple(t.shape)
     if not shape:
         return _backend.reshape(t, (1, 1))
+    if None in shape:  # a traced batch
+        rest = _backend.prod(shape[1:]) if None not in shape[1:] else -1
+        return _backend.reshape(t, (_backend.dims(t)[0], rest))
     return _backend.reshape(t, (shape[0], _backend.prod(shape[1:])))
 
 
@@ -317,7 +462,7 @@ def stack(*data, axis=0, out=None, name=None, **kwargs):
 def _split_t(t, num_outputs, axis, squeeze_axis):
     shape = tuple(t.shape)
     axis = _axis(axis, len(shape))
-    if num_outputs < 1 or shape[axis] % num_outputs:
+    if num_outputs < 1 or (shape[axis] is not None and shape[axis] % num_outputs):
         raise MXNetError(
             "Check failed: dshape[real_axis] %% param_.num_outputs == 0U (%d vs. 0) : You "
             "are trying to split the %d-th axis of input tensor with shape %s into "
@@ -327,7 +472,7 @@ def _split_t(t, num_outputs, axis, squeeze_axis):
                                        num_outputs))
     parts = ops.split(t, num_outputs, axis=axis)
     if squeeze_axis:
-        if shape[axis] != num_outputs:
+        if shape[axis] is not None and shape[axis] != num_outputs:
             raise MXNetError("squeeze_axis needs the split axis to have num_outputs elements")
         parts = [ops.squeeze(p, axis=axis) for p in parts]
     return list(parts)
@@ -409,7 +554,7 @@ def slice_axis(data=None, axis=None, begin=None, end=None, out=None, name=None, 
 
 
 def _slice_like_t(t, like, axes):
-    shape, target = tuple(t.shape), tuple(like.shape)
+    shape, target = tuple(t.shape), _backend.dims(like)
     axes = range(len(shape)) if not axes else [_axis(a, len(shape)) for a in axes]
     key = [_py_slice(None)] * len(shape)
     for a in axes:
@@ -438,7 +583,7 @@ def _index_tensor(indices, n, mode):
 
 
 def _take_t(t, indices, axis, mode):
-    shape = tuple(t.shape)
+    shape = _backend.dims(t)
     axis = _axis(axis, len(shape))
     idx = _index_tensor(indices, shape[axis], mode)
     return ops.take(t, idx, axis=axis)
@@ -450,7 +595,7 @@ def take(a=None, indices=None, axis=0, mode="clip", out=None, name=None, **kwarg
 
 
 def _pick_t(t, index, axis, keepdims, mode):
-    shape = tuple(t.shape)
+    shape = _backend.dims(t)  # scalar tensors for a traced batch's dims
     axis = _axis(axis, len(shape))
     idx = _index_tensor(index, shape[axis], mode)
     idx = _backend.reshape(idx, shape[:axis] + (1,) + shape[axis + 1:])
@@ -525,6 +670,8 @@ def _broadcast_error(shape, target):
 
 def _broadcast_to_t(t, shape, strict):
     current = tuple(t.shape)
+    if None in current or any(d is None or _backend.is_tensor(d) for d in shape):
+        return _broadcast_unknown(t, shape)
     target = tuple(current[i] if d == 0 and i < len(current) else d
                    for i, d in enumerate(shape))
     if len(target) < len(current):
@@ -543,6 +690,36 @@ def _broadcast_to_t(t, shape, strict):
     return ops.broadcast_to(t, target)
 
 
+def _broadcast_unknown(t, shape):
+    """``_broadcast_to_t`` with dims unknown until run time (a traced batch): 0, or a
+    None where the input's dim is unknown too, keeps the input's dim; the backend
+    checks the rest when the graph runs."""
+    current, dims = tuple(t.shape), _backend.dims(t)
+    extra = len(shape) - len(current)
+    if extra < 0:
+        raise MXNetError("broadcast_to: cannot broadcast %s to %s" % (current, tuple(shape)))
+    target = []
+    for i, d in enumerate(shape):
+        j = i - extra
+        if _backend.is_tensor(d):  # another array's dim (broadcast_like)
+            target.append(d)
+        elif (d is None or d == 0) and j >= 0:
+            if d is None and current[j] is not None:
+                raise MXNetError(
+                    "broadcast_to: the target shape %s has a dim unknown until run time "
+                    "(None) where the input %s has a known one; use broadcast_like(x, y) "
+                    "to take the dims of another array" % (tuple(shape), current))
+            target.append(dims[j])
+        elif d is None:
+            raise MXNetError("broadcast_to: the target shape %s has a dim unknown until "
+                             "run time (None); use broadcast_like" % (tuple(shape),))
+        else:
+            target.append(d)
+    if extra:
+        t = _backend.reshape(t, (1,) * extra + dims)
+    return ops.broadcast_to(t, tuple(target))
+
+
 def broadcast_to(data=None, shape=None, out=None, name=None, **kwargs):
     """``data`` repeated along its size-1 axes to ``shape`` (0 keeps that axis)."""
     return deliver(apply(_broadcast_to_t, data, shape=tuple(shape), strict=False), out)
@@ -556,10 +733,10 @@ def broadcast_to_method(data, shape):
 def _broadcast_axis_t(t, axis, size):
     axes = (axis,) if isinstance(axis, int) else tuple(axis)
     sizes = (size,) if isinstance(size, int) else tuple(size)
-    target = list(t.shape)
+    target, static = list(_backend.dims(t)), tuple(t.shape)
     for a, s in zip(axes, sizes):
         a = _axis(a, len(target))
-        if target[a] != 1:
+        if static[a] is not None and static[a] != 1:
             raise MXNetError("broadcast_axis: axis %d has size %d, not 1" % (a, target[a]))
         target[a] = s
     return ops.broadcast_to(t, tuple(target))
@@ -574,11 +751,12 @@ broadcast_axes = broadcast_axis
 
 
 def _broadcast_like_t(lhs, rhs, lhs_axes, rhs_axes):
+    rhs_shape = _backend.dims(rhs)  # scalar tensors for a traced batch's dims
     if lhs_axes is None:
-        return _broadcast_to_t(lhs, tuple(rhs.shape), strict=False)
-    target = list(lhs.shape)
+        return _broadcast_to_t(lhs, rhs_shape, strict=False)
+    target = list(_backend.dims(lhs))
     for la, ra in zip(lhs_axes, rhs_axes):
-        target[la] = rhs.shape[ra]
+        target[la] = rhs_shape[ra]
     return _broadcast_to_t(lhs, tuple(target), strict=False)
 
 
@@ -619,6 +797,8 @@ Pad = pad
 
 
 def _shape_array_t(t):
+    if None in tuple(t.shape):  # a traced batch
+        return ops.stack([ops.cast(d, "int64") for d in _backend.dims(t)])
     return ops.convert_to_tensor(np.array(tuple(t.shape), dtype="int64"))
 
 
@@ -627,6 +807,8 @@ def shape_array(data=None, out=None, name=None, **kwargs):
 
 
 def _size_array_t(t):
+    if None in tuple(t.shape):  # a traced batch
+        return ops.reshape(ops.cast(ops.size(t), "int64"), (1,))
     return ops.convert_to_tensor(np.array([_backend.prod(t.shape)], dtype="int64"))
 
 
