@@ -31,9 +31,17 @@ _PENDING_KEY = "__pending_inits__"
 
 
 def register(cls):
-    """Register ``cls`` with Keras under ``<top-level module>>ClassName``."""
+    """Register ``cls`` with Keras under ``<top-level module>>ClassName``, or under its
+    module-qualified name when another class of the package took that name first
+    (``gluon.data.vision.transforms.HybridSequential`` beside ``nn.HybridSequential``:
+    a ``.keras`` file of the one must not load as the other)."""
     package = cls.__module__.split(".")[0]
-    return keras.saving.register_keras_serializable(package=package, name=cls.__name__)(cls)
+    name = cls.__name__
+    taken = keras.saving.get_registered_object("%s>%s" % (package, name))
+    if taken is not None and taken is not cls and (
+            (taken.__module__, taken.__qualname__) != (cls.__module__, cls.__qualname__)):
+        name = "%s.%s" % (cls.__module__, cls.__qualname__)
+    return keras.saving.register_keras_serializable(package=package, name=name)(cls)
 
 
 def block_config(block, base_config):

@@ -193,3 +193,22 @@ def test_blocks_are_registered_with_keras(make):
     block = make()
     restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(block))
     assert type(restored) is type(block) and restored.prefix == block.prefix
+
+
+def test_a_class_sharing_a_gluon_name_does_not_take_its_keras_registration(tmp_path):
+    """``gluon.data.vision.transforms.HybridSequential`` (MXNet's name for what Compose
+    groups) registers under its module-qualified name: a ``.keras`` file of an
+    ``nn.HybridSequential`` still loads as one, whatever was imported before."""
+    import keras_defer.gluon.data.vision.transforms as transforms
+
+    assert keras.saving.get_registered_object("keras_defer>HybridSequential") is nn.HybridSequential
+    assert keras.saving.get_registered_name(transforms.HybridSequential) != \
+        keras.saving.get_registered_name(nn.HybridSequential)
+    net = nn.HybridSequential()
+    net.add(nn.Dense(3, in_units=4))
+    net.initialize()
+    net.compile("sgd", "mse")
+    path = str(tmp_path / "net.keras")
+    net.save(path)
+    loaded = keras.saving.load_model(path)
+    assert type(loaded) is nn.HybridSequential
