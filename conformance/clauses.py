@@ -5,7 +5,8 @@ Each clause has an id, a group (the state machine that exercises it most), a one
 statement and where it comes from: a section of the chapter (shared/chapter/deferred-init.md,
 '4.3.x' as rendered), MXNet 1.9.1's source, or 'observed in MXNet 1.9.1'.  DI-* are the
 parameter lifecycle (deferred initialization), ND-* the NDArray (group ndarray), AG-*
-autograd (group autograd).  The checks (conformance/checks/, one module per group) name
+autograd (group autograd), LS-* the Gluon losses (group loss), TR-* optimizers, learning
+rate schedulers and the Trainer (group trainer).  The checks (conformance/checks/, one module per group) name
 these ids.
 """
 
@@ -26,6 +27,10 @@ B = "Gluon 1.9.1 gluon/block.py"
 L = "Gluon 1.9.1 gluon/nn/basic_layers.py"
 ND = "MXNet 1.9.1 ndarray/ndarray.py"
 AG = "MXNet 1.9.1 autograd.py"
+LS = "MXNet 1.9.1 gluon/loss.py"
+OPT = "MXNet 1.9.1 optimizer/optimizer.py"
+OPS = "MXNet 1.9.1 src/operator/optimizer_op-inl.h"
+TR = "MXNet 1.9.1 gluon/trainer.py"
 SEEN = "observed in MXNet 1.9.1"
 
 CLAUSES = [
@@ -172,6 +177,108 @@ CLAUSES = [
            "predict_mode() set training only; every scope restores both on exit (divergence 'no_recording': "
            "on JAX record() raises MXNetError and changes nothing).",
            AG + " record/pause/train_mode/predict_mode, _RecordingStateScope"),
+    Clause("LS-01", "loss", "Every gluon.loss class builds with its options (weight, batch_axis and its own); "
+           "repr(loss) is 'Name(batch_axis=B, w=W)' (W the weight as given: L2Loss's default 1.0, "
+           "else None).", LS + " Loss.__repr__"),
+    Clause("LS-02", "loss", "L2Loss is mean((label - pred)**2 * weight / 2) and L1Loss mean(|label - pred| * "
+           "weight) over every axis but batch_axis; label is reshaped like pred; sample_weight multiplies "
+           "(broadcast) before the mean. Values within 1e-6 + 1e-5|want| (float32).",
+           LS + " L2Loss/L1Loss, _apply_weighting, _reshape_like"),
+    Clause("LS-03", "loss", "SoftmaxCrossEntropyLoss: -log_softmax(pred, axis) picked at the label (sparse_label) "
+           "or summed against it (dense), from_logits skipping log_softmax; stable for logits up to "
+           "+-30. Same tolerance, but 2e-6 instead of 1e-6 through log_softmax (MXNet's float32 "
+           "log_softmax([0.]) is -1.43e-6).", LS + " SoftmaxCrossEntropyLoss; " + SEEN),
+    Clause("LS-04", "loss", "SigmoidBinaryCrossEntropyLoss: the stable relu(x) - x*y + softrelu(-|x|) form "
+           "(with pos_weight: x - x*y + (1 + (pw-1)*y)(softrelu(-|x|) + relu(-x))); from_sigmoid: "
+           "-(y log(p + 1e-12) (* pw) + (1-y) log(1 - p + 1e-12)) for p near 0 and 1. Same tolerance.",
+           LS + " SigmoidBinaryCrossEntropyLoss"),
+    Clause("LS-05", "loss", "KLDivLoss: sum(label * (log(label + 1e-12) - pred)) over every axis but batch_axis "
+           "(from_logits=False: pred goes through log_softmax(axis) first); label zeros give 0. "
+           "Tolerance as LS-03's.", LS + " KLDivLoss"),
+    Clause("LS-06", "loss", "HuberLoss (|d| - rho/2 where |d| > rho, else d**2 / (2 rho)), HingeLoss "
+           "relu(margin - pred*label) and SquaredHingeLoss its square, each a mean over every axis but "
+           "batch_axis. Same tolerance.", LS + " HuberLoss/HingeLoss/SquaredHingeLoss"),
+    Clause("LS-07", "loss", "LogisticLoss: relu(x) - x*y + softrelu(-|x|) with y = (label + 1)/2 "
+           "(label_format='signed') or the label (binary). Same tolerance.", LS + " LogisticLoss"),
+    Clause("LS-08", "loss", "TripletLoss: relu(sum((pos - pred)**2 - (neg - pred)**2) + margin); "
+           "CosineEmbeddingLoss: 1 - cos for label 1, max(0, cos - margin) for label -1, shape (batch, 1), "
+           "norms floored at 1e-12; SDMLLoss: KL divergence of log_softmax(-pairwise squared "
+           "distances) from smoothed identity labels (its weight never applied). Same tolerance.",
+           LS + " TripletLoss/CosineEmbeddingLoss/SDMLLoss"),
+    Clause("LS-09", "loss", "PoissonNLLLoss: the mean over everything (shape (1,)) of exp(pred) - target*pred "
+           "(from_logits) or pred - target*log(pred + 1e-8); compute_full adds the Stirling term where "
+           "target > 1 (a target of 0 then gives NaN, as MXNet 1.9.1 does). Same tolerance.",
+           LS + " PoissonNLLLoss; " + SEEN),
+    Clause("LS-10", "loss", "A loss's output is float32 of shape (batch,) (the size of batch_axis), "
+           "(batch, 1) for CosineEmbeddingLoss, (1,) for PoissonNLLLoss (CTCLoss: the size of the "
+           "label's N axis).",
+           LS + " (F.mean(..., axis=batch_axis, exclude=True))"),
+    Clause("LS-11", "loss", "Under autograd.record(), loss(...).sum().backward() gives the first input "
+           "the gradient of the sum (within 1e-4 + 1e-3|want| of central differences; kinks not "
+           "compared). Not exercised where recording is refused (divergence 'no_recording').",
+           LS + "; " + AG + " record/backward"),
+    Clause("LS-12", "loss", "CTCLoss (layout NTC/TNC, label_layout NT/TN): -log p(label | softmax(pred)) by the "
+           "forward algorithm, the last channel the blank, labels padded with -1; shape (batch,). Same "
+           "tolerance.", LS + " CTCLoss; MXNet 1.9.1 src/operator/nn/ctc_loss-inl.h"),
+    Clause("TR-01", "trainer", "gluon.Trainer(params, name, optimizer_params) builds MXNet's optimizer: "
+           "its default learning rate (sgd/nag/adagrad/adadelta/signum/ftml 0.01, adam/rmsprop/nadam/lamb "
+           "0.001, adamax 0.002; a scheduler's base_lr when learning_rate is not given) is "
+           "trainer.learning_rate; a dict of params is taken in sorted key order.",
+           OPT + " Optimizer.__init__ and subclasses; " + TR + " Trainer.__init__"),
+    Clause("TR-02", "trainer", "sgd: w = (1 - lr*wd) w - lr clip(g/batch_size, c); with momentum: "
+           "m = mom*m - lr*wd*w - lr*clip(g/bs, c), w += m. Weights within 1e-6 + 1e-5|w| "
+           "(float32) after every move.", OPT + " SGD; " + OPS + " SGDKernel/SGDMomKernel"),
+    Clause("TR-03", "trainer", "nag: s = clip(g/bs, c) + wd*w; w += mom*(mom*m - lr*s) - lr*s; then "
+           "m = mom*m - lr*(clip(g/bs, c) + wd*w) with the *updated* w (nag_mom_update's output aliases "
+           "the weight); sgd's rule without momentum. Same tolerance.",
+           OPT + " NAG; " + OPS + " NAGMomKernel; " + SEEN),
+    Clause("TR-04", "trainer", "adam: g' = clip(g/bs + wd*w, c); m, v moving averages (beta1, beta2); "
+           "w -= lr*sqrt(1-beta2**t)/(1-beta1**t) * m/(sqrt(v) + eps), t the parameter's update count. "
+           "Same tolerance.", OPT + " Adam; " + OPS + " AdamUpdate"),
+    Clause("TR-05", "trainer", "adagrad: g' = clip(g/bs, c); h += g'**2; w += -lr (g'/sqrt(h + eps) + wd*w). "
+           "Same tolerance.", OPT + " AdaGrad.update"),
+    Clause("TR-06", "trainer", "rmsprop: g' = clip(g/bs + wd*w, c); n = (1-g1) g'**2 + g1 n; w -= lr g'/sqrt(n + eps); "
+           "centered: also gm = (1-g1) g' + g1 gm, delta = g2 delta - lr g'/sqrt(n - gm**2 + eps), w += delta; "
+           "clip_weights clips w. Same tolerance.", OPT + " RMSProp; " + OPS + " RMSProp(Alex)Update"),
+    Clause("TR-07", "trainer", "adadelta (no learning rate): g' = clip(g/bs, c); acc_g, delta = sqrt(acc_d + eps)/"
+           "sqrt(acc_g + eps) g', acc_d updated with rho; w -= delta + wd*w. Same tolerance.",
+           OPT + " AdaDelta.update"),
+    Clause("TR-08", "trainer", "adamax: g' = clip(g/bs + wd*w, c); m = b1 m + (1-b1) g'; u = max(b2 u, |g'|); "
+           "w -= lr/(1 - b1**t) m/u. Same tolerance.", OPT + " Adamax.update"),
+    Clause("TR-09", "trainer", "nadam: Adam with Nesterov momentum and the momentum schedule (schedule_decay), "
+           "its m_schedule one product over every update of every parameter. Same tolerance.",
+           OPT + " Nadam.update"),
+    Clause("TR-10", "trainer", "ftml: g' = clip(g/bs + wd*w, c); v, d_t = (1-b1**t)/lr (sqrt(v/(1-b2**t)) + eps), "
+           "z = b1 z + (1-b1) g' - (d_t - b1 d) w; w = -z/d_t. Same tolerance.",
+           OPT + " FTML; " + OPS + " FTMLKernel"),
+    Clause("TR-11", "trainer", "signum: m = mom*m - (1-mom)(clip(g/bs, c) + wd*w); w = (1 - lr*wd_lh) w + lr sign(m); "
+           "momentum 0: w = (1 - lr*wd) w - lr sign(g). Same tolerance.", OPT + " Signum; " + OPS +
+           " SignumKernel/SignSGDKernel"),
+    Clause("TR-12", "trainer", "lamb: m, v of clip(g/bs, c) (bias-corrected unless bias_correction=False), "
+           "r = m/(sqrt(v) + eps) + wd*w; w -= lr * (|w|/|r|, 1 if either is 0, |w| bounded by "
+           "lower_bound/upper_bound) * r. Same tolerance.", OPT + " LAMB; " + OPS + " LambUpdatePhaseOne/Two"),
+    Clause("TR-13", "trainer", "Each parameter's lr_mult and wd_mult scale its learning rate and weight decay, "
+           "read at every step (a changed p.lr_mult applies from the next step).",
+           OPT + " Optimizer._get_lrs/_get_wds (param_dict)"),
+    Clause("TR-14", "trainer", "An lr_scheduler (Factor, MultiFactor, Poly, Cosine, with warmup) gives the learning "
+           "rate of each update from num_update, the largest update count of any parameter so far; "
+           "trainer.learning_rate is the scheduler at num_update.",
+           "MXNet 1.9.1 lr_scheduler.py; " + OPT + " Optimizer._update_count/learning_rate"),
+    Clause("TR-15", "trainer", "trainer.set_learning_rate(lr) sets the rate of the next steps and "
+           "trainer.learning_rate; with an lr_scheduler it raises UserWarning ('LRScheduler of the "
+           "optimizer has already been defined ...') and changes nothing.",
+           OPT + " Optimizer.set_learning_rate; " + TR + " Trainer.set_learning_rate"),
+    Clause("TR-16", "trainer", "A grad_req='null' parameter is skipped by step(): its weight never changes and "
+           "it never makes step raise.", TR + " Trainer._update"),
+    Clause("TR-17", "trainer", "step() after a parameter's gradient was not refreshed by backward since the last "
+           "step (a direct write p.grad()[:] = g is not a refresh) raises UserWarning('Gradient of "
+           "Parameter `NAME` on context cpu(0) has not been updated by backward since last `step`. ...') "
+           "and updates nothing (the parameters before it in the trainer's order have their fresh flag "
+           "consumed); step(ignore_stale_grad=True) updates only the parameters with fresh gradients.",
+           TR + " Trainer._update; " + SEEN),
+    Clause("TR-18", "trainer", "trainer.save_states(f) then load_states(f) restores the optimizer as saved: its "
+           "states (momenta, moments), update counts, learning rate and scheduler; weights are not touched.",
+           TR + " Trainer.save_states/load_states; " + OPT + " Updater.get_states/set_states"),
 ]
 
 BY_ID = {c.id: c for c in CLAUSES}
@@ -189,6 +296,9 @@ ERROR_KINDS = {
     "not_in_graph": "MXNetError: Cannot differentiate node because it is not in a computational graph",
     "no_inputs": "MXNetError: There are no inputs in computation graph that require gradient(s)",
     "no_recording": "MXNetError: autograd.record() is not available (keras_defer on JAX)",
+    "stale_grad": "UserWarning: Gradient of Parameter `NAME` on context CTX has not been updated "
+                  "by backward since last `step`. ...",
+    "scheduler_defined": "UserWarning: LRScheduler of the optimizer has already been defined. ...",
 }
 
 

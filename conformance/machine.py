@@ -4,10 +4,12 @@
 run (runner.Run: the adapter, the device, the selected clauses, the tallies).  The
 machine only draws moves; what a move does and which clause each comparison verifies
 live in `conformance.checks`, one module per clause group, on the example's trial
-(checks.common.Trial; Arrays and Graphs for the ndarray and autograd groups).
+(checks.common.Trial; Arrays, Graphs, Losses and Training for the ndarray, autograd,
+loss and trainer groups).
 
-The parameter groups (GROUP_RULES) share one machine of net moves; the ndarray and
-autograd groups (ARRAY_MACHINES) have their own.  GROUPS lists them all, in run order.
+The parameter groups (GROUP_RULES) share one machine of net moves; the ndarray,
+autograd, loss and trainer groups (ARRAY_MACHINES) have their own.  GROUPS lists them
+all, in run order.
 """
 
 from hypothesis import strategies as st
@@ -17,6 +19,8 @@ from conformance import array_strategies, checks, strategies
 from conformance import clauses as C
 from conformance.checks.autograd import Graphs
 from conformance.checks.common import Trial, guarded
+from conformance.checks.loss import Losses
+from conformance.checks.trainer import Training
 from conformance.checks.ndarray import Arrays
 
 # Which moves each group's machine makes (build, initialize, forward, read are always on).
@@ -263,8 +267,99 @@ class AutogradMachine(RuleBasedStateMachine):
             self.trial.finish()
 
 
-# Groups with machines of their own: arrays, not nets.
-ARRAY_MACHINES = {"ndarray": NDArrayMachine, "autograd": AutogradMachine}
+class LossMachine(RuleBasedStateMachine):
+    """Losses built with drawn options, called on drawn inputs, differentiated."""
+    run = None
+
+    def __init__(self):
+        super().__init__()
+        self.trial = Losses(self.run)
+
+    @rule(data=st.data())
+    @guarded
+    def evaluate(self, data):
+        checks.loss.evaluate(self.trial, data)
+
+    @invariant()
+    @guarded
+    def counted(self):
+        checks.loss.after_move(self.trial)
+
+    def teardown(self):
+        self.trial.finish()
+
+
+class TrainerMachine(RuleBasedStateMachine):
+    """Parameters, a Trainer with a drawn optimizer; gradients, steps, learning rates,
+    multipliers, saved and loaded states; every weight compared after every move."""
+    run = None
+
+    def __init__(self):
+        super().__init__()
+        self.trial = Training(self.run)
+
+    @initialize(data=st.data())
+    @guarded
+    def build(self, data):
+        checks.trainer.build(self.trial, data)
+
+    @rule(data=st.data())
+    @guarded
+    def rebuild(self, data):
+        """New parameters and another trainer (another optimizer) in the same example."""
+        checks.trainer.build(self.trial, data)
+
+    @rule(data=st.data())
+    @guarded
+    def train(self, data):
+        checks.trainer.train(self.trial, data)
+
+    # the training loop's iteration is the subject of most clauses: three times as likely
+    train_again = train
+    train_once_more = train
+
+    @rule(data=st.data())
+    @guarded
+    def partial(self, data):
+        checks.trainer.partial(self.trial, data)
+
+    @rule(data=st.data())
+    @guarded
+    def gradients(self, data):
+        checks.trainer.gradients(self.trial, data)
+
+    @rule(data=st.data())
+    @guarded
+    def step(self, data):
+        checks.trainer.step(self.trial, data)
+
+    @rule(data=st.data())
+    @guarded
+    def set_learning_rate(self, data):
+        checks.trainer.set_learning_rate(self.trial, data)
+
+    @rule(data=st.data())
+    @guarded
+    def multipliers(self, data):
+        checks.trainer.multipliers(self.trial, data)
+
+    @rule(data=st.data())
+    @guarded
+    def states(self, data):
+        checks.trainer.states(self.trial, data)
+
+    @invariant()
+    @guarded
+    def matches_model(self):
+        checks.trainer.after_move(self.trial)
+
+    def teardown(self):
+        self.trial.finish()
+
+
+# Groups with machines of their own: arrays, losses, optimizers, not nets.
+ARRAY_MACHINES = {"ndarray": NDArrayMachine, "autograd": AutogradMachine,
+                  "loss": LossMachine, "trainer": TrainerMachine}
 GROUPS = list(GROUP_RULES) + list(ARRAY_MACHINES)
 
 

@@ -15,7 +15,10 @@ from conformance.checks.common import ClauseFailure
 
 # Groups whose steps are cheap (arrays, not nets) run this many times the profile's
 # examples: the same order of time as a parameter group, a wider spread of inputs.
-EXAMPLE_SCALE = {"ndarray": 4, "autograd": 4}
+EXAMPLE_SCALE = {"ndarray": 4, "autograd": 4, "loss": 4, "trainer": 6}
+# Groups whose steps are dear (a loss's gradient is central differences over every
+# input element; a trainer step runs an optimizer): at most this many steps an example.
+STEP_LIMIT = {"loss": 4, "trainer": 8}
 
 # Seconds hypothesis may spend shrinking one failure (its internal default is 300).
 SHRINK_SECONDS = {"ci": 20, "dev": 60, "thorough": 300}
@@ -120,6 +123,8 @@ def run_group(adapter, group, device, wanted, hyp_settings, verdicts, progress=N
     scale = EXAMPLE_SCALE.get(group, 1)
     if scale != 1:
         hyp_settings = settings(hyp_settings, max_examples=hyp_settings.max_examples * scale)
+    if group in STEP_LIMIT and hyp_settings.stateful_step_count > STEP_LIMIT[group]:
+        hyp_settings = settings(hyp_settings, stateful_step_count=STEP_LIMIT[group])
     disabled = set()
     candidates = set(wanted)
     for _ in range(len(C.CLAUSES)):

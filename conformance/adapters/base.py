@@ -9,7 +9,9 @@ GPUs, tensors, error kinds).
 Each NDArray/autograd method is one user-level action (`x[key]`, `x += y`,
 `y.backward(head)`), so a planted bug overrides exactly one of them
 (tests/test_conformance_meta.py); arrays go back to the kit as NDArrays and are read
-with `nd_values` (numpy) and `nd_facts`.
+with `nd_values` (numpy) and `nd_facts`.  The loss group reaches `self.losses` (MXNet's
+`gluon.loss`) through `loss_*`, the trainer group `self.gluon` (Parameter, Trainer) and
+`self.lr_scheduler` through `tr_*`: one user-level action each, as above.
 """
 
 import copy
@@ -56,6 +58,9 @@ class Adapter:
         """The kinds of the ndarray/autograd groups, told by MXNet 1.9.1's own texts
         (an implementation reproducing MXNet raises the same), or None."""
         text = str(exc)
+        kind = Adapter.classify_trainer_error(exc)
+        if kind is not None:
+            return kind
         if isinstance(exc, TypeError) and "not supported" in text:
             return "type_error"
         if isinstance(exc, mxnet_error) and "not in a computational graph" in text:
@@ -307,4 +312,125 @@ class Adapter:
 
     def ag_available(self):
         """None, or why the autograd module could not be imported."""
+        return None
+
+    # -- losses (group loss): self.losses is MXNet's gluon.loss module ---------------------
+    def loss_available(self):
+        """None, or why the loss module could not be imported."""
+        return None
+
+    def loss_script_header(self):
+        return ["import numpy as np", "from %s import autograd, gluon, nd" % self.module, ""]
+
+    def loss_block(self, name, kwargs):
+        """gluon.loss.<name>(**kwargs)."""
+        return getattr(self.losses, name)(**kwargs)
+
+    def _loss_inputs(self, inputs, keyword_inputs, device):
+        """Positional NDArrays (Gluon 1.9.1's Block.__call__ takes no keywords):
+        the inputs, then sample_weight (None if only pos_weight is given), pos_weight."""
+        ctx = self.context(device)
+        args = [self.ndarrays.array(a, ctx=ctx) for a in inputs]
+        extra = [keyword_inputs.get("sample_weight"), keyword_inputs.get("pos_weight")]
+        while extra and extra[-1] is None:
+            extra.pop()
+        args += [None if v is None else self.ndarrays.array(v, ctx=ctx) for v in extra]
+        return args, {}
+
+    def loss_call(self, block, inputs, keyword_inputs, device):
+        """block(*inputs, **keyword_inputs) on float32 NDArrays: the loss NDArray."""
+        args, kwargs = self._loss_inputs(inputs, keyword_inputs, device)
+        return block(*args, **kwargs)
+
+    def loss_grad(self, block, inputs, keyword_inputs, device):
+        """The gradient of block(...).sum() w.r.t. the first input, recorded (numpy)."""
+        args, kwargs = self._loss_inputs(inputs, keyword_inputs, device)
+        args[0].attach_grad()
+        with self.autograd.record():
+            total = block(*args, **kwargs).sum()
+        total.backward()
+        return self.nd_values(args[0].grad)
+
+    # -- optimizers and the Trainer (group trainer): self.gluon, self.optimizer,
+    # -- self.lr_scheduler are MXNet's gluon, optimizer and lr_scheduler modules ------------
+    def trainer_available(self):
+        """None, or why the Trainer/optimizer modules could not be imported."""
+        return None
+
+    def trainer_script_header(self):
+        return ["import os, tempfile", "import numpy as np",
+                "from %s import autograd, gluon, init, lr_scheduler, nd" % self.module, ""]
+
+    def tr_parameter(self, name, values, grad_req, lr_mult, wd_mult, device):
+        """gluon.Parameter(name, shape, grad_req, lr_mult, wd_mult), initialized on
+        `device`, its data set to `values`."""
+        p = self.gluon.Parameter(name, shape=values.shape, grad_req=grad_req,
+                                 lr_mult=lr_mult, wd_mult=wd_mult)
+        ctx = self.context(device)
+        p.initialize(ctx=ctx)
+        p.set_data(self.ndarrays.array(values, ctx=ctx))
+        return p
+
+    def tr_scheduler(self, kind, kwargs):
+        cls = {"factor": "FactorScheduler", "multifactor": "MultiFactorScheduler",
+               "poly": "PolyScheduler", "cosine": "CosineScheduler"}[kind]
+        return getattr(self.lr_scheduler, cls)(**kwargs)
+
+    def tr_trainer(self, params, as_dict, name, optimizer_params):
+        """gluon.Trainer(list of params, or {name: param}, name, optimizer_params).
+
+        MXNet 1.9.1 prints (not warns) "learning rate from ``lr_scheduler`` has been
+        overwritten ..." when learning_rate and a scheduler's base_lr differ: kept out of
+        the report."""
+        import contextlib
+        import io
+        given = {p.name: p for p in params} if as_dict else list(params)
+        with contextlib.redirect_stdout(io.StringIO()):
+            return self.gluon.Trainer(given, name, optimizer_params)
+
+    def tr_backward(self, params, grads, device):
+        """A recorded backward giving each of `params` the gradient in `grads`:
+        sum((p.data() * g).sum()).backward()."""
+        ctx = self.context(device)
+        heads = [self.ndarrays.array(g, ctx=ctx) for g in grads]
+        with self.autograd.record():
+            total = None
+            for p, g in zip(params, heads):
+                term = (p.data(ctx) * g).sum()
+                total = term if total is None else total + term
+        total.backward()
+
+    def tr_write_grad(self, param, g, device):
+        """p.grad()[:] = g (no backward: the gradient is not fresh)."""
+        param.grad(self.context(device))[:] = self.ndarrays.array(g, ctx=self.context(device))
+
+    def tr_step(self, trainer, batch_size, ignore_stale_grad):
+        trainer.step(batch_size, ignore_stale_grad=ignore_stale_grad)
+
+    def tr_weight(self, param, device):
+        return self.nd_values(param.data(self.context(device)))
+
+    def tr_learning_rate(self, trainer):
+        return trainer.learning_rate
+
+    def tr_set_learning_rate(self, trainer, lr):
+        trainer.set_learning_rate(lr)
+
+    def tr_set_mult(self, param, attr, value):
+        setattr(param, attr, value)
+
+    def tr_save_states(self, trainer, path):
+        trainer.save_states(path)
+
+    def tr_load_states(self, trainer, path):
+        trainer.load_states(path)
+
+    @staticmethod
+    def classify_trainer_error(exc):
+        """The trainer group's kinds, told by MXNet 1.9.1's UserWarning texts."""
+        text = str(exc)
+        if isinstance(exc, UserWarning) and "has not been updated by backward since last" in text:
+            return "stale_grad"
+        if isinstance(exc, UserWarning) and "LRScheduler of the optimizer has already" in text:
+            return "scheduler_defined"
         return None

@@ -42,6 +42,44 @@ class KerasDeferAdapter(Adapter):
         else:
             self.autograd, self._autograd_missing = autograd, None
         self.divergences = self.divergences | self._backend_divergences()
+        self.losses, self._losses_missing = self._optional("keras_defer.gluon.loss")
+        self._trainer_missing = None
+        try:  # being written: the trainer clauses fail, saying so
+            from keras_defer import lr_scheduler, optimizer
+            from keras_defer.gluon import Trainer
+        except ImportError as exc:
+            self._trainer_missing = "%s: %s" % (type(exc).__name__, exc)
+        else:
+            self.optimizer, self.lr_scheduler, self.Trainer = optimizer, lr_scheduler, Trainer
+        self.gluon = self.kd.gluon
+
+    @staticmethod
+    def _optional(module):
+        """(module, None), or (None, why it cannot be imported yet)."""
+        import importlib
+        try:
+            return importlib.import_module(module), None
+        except ImportError as exc:  # being written: its clauses fail, saying so
+            return None, "%s: %s" % (type(exc).__name__, exc)
+
+    def tr_backward(self, params, grads, device):
+        """Where the backend records (TensorFlow, PyTorch), MXNet's recorded backward.
+        On JAX (divergence 'no_recording') no backward can run: the gradient is written
+        (p.grad()[:] = g) and marked fresh as keras_defer's backward marks it
+        (Parameter._fresh_grad, keras_defer/parameter.py _write_grad), so the trainer
+        clauses run on JAX too."""
+        if "no_recording" not in self.divergences:
+            return super().tr_backward(params, grads, device)
+        for p, g in zip(params, grads):
+            self.tr_write_grad(p, g, device)
+            p._fresh_grad = True
+        return None
+
+    def loss_available(self):
+        return self._losses_missing
+
+    def trainer_available(self):
+        return self._trainer_missing
 
     @staticmethod
     def _nd_namespace(nd):

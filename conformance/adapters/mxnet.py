@@ -23,6 +23,10 @@ class MXNetAdapter(Adapter):
         self.Context = mx.Context
         self.DeferredInitializationError = gluon.parameter.DeferredInitializationError
         self.MXNetError = mx.base.MXNetError
+        self.gluon = gluon
+        self.losses = gluon.loss
+        self.optimizer = mx.optimizer
+        self.lr_scheduler = mx.lr_scheduler
 
     def reset_names(self):
         self.mx.name.NameManager._current.value = self.mx.name.NameManager()

@@ -13,9 +13,12 @@ verifies, and a move lives in the module of the group it is about.
     sharing      shared parameters listed once (DI-22)
     hybridize    hybridize() (DI-23)
     save_load    save/load_parameters, deepcopy (DI-24, DI-25)
+    ndarray      NDArray (ND-01..13); autograd: autograd (AG-01..09)
+    loss         gluon.loss (LS-01..12); trainer: optimizers, schedulers, Trainer (TR-01..18)
 
 They import no framework: the trial reaches the implementation through its adapter.
 """
 
 from conformance.checks import common, errors, hybridize, in_units, lifecycle  # noqa: F401
 from conformance.checks import naming, reinit, save_load, set_data, sharing  # noqa: F401
+from conformance.checks import autograd, loss, ndarray, trainer  # noqa: F401,E402
