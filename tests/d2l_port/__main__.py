@@ -28,19 +28,23 @@ def main():
         parser.error("unknown chapter(s) %s" % ", ".join(unknown))
     args.chapters = args.chapters or list(chapters.CHAPTERS)
     total = matching = printing = printing_matching = 0
+    replay.run_isolated(args.chapters)  # the laid-out chapters: one process for all
     for name in args.chapters:
         results = replay.check_chapter(name)
         total += len(results)
         matching += sum(r.match for r in results)
         printing += sum(bool(r.expected) for r in results)
         printing_matching += sum(r.match for r in results if r.expected)
-        print(replay.summary_line(name, results), flush=True)
+        seconds = replay.isolated_seconds(name)
+        print(replay.summary_line(name, results)
+              + (" [%.1f s, %.1f s CPU]" % seconds if seconds is not None else ""),
+              flush=True)
         for r in results:
             if args.cell and r.n in args.cell:
                 print(replay.cell_report(r))
             elif args.verbose and not r.match:
                 print("    cell %2d: %s" % (r.n, replay.first_line(r)))
-    print("%-19s %2d/%2d cells match (of the cells that print, %d/%d)"
+    print("%-26s %2d/%2d cells match (of the cells that print, %d/%d)"
           % ("all", matching, total, printing_matching, printing))
     return 0 if matching == total else 1
 

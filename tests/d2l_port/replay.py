@@ -1,10 +1,19 @@
 """Replay the stored chapters under keras_defer and compare with MXNet's transcripts."""
 
+import json
+import os
 import re
+import subprocess
+import sys
+import tempfile
 
 from keras_defer import naming
 
-from . import chapters, runner
+from . import chapters, layout, runner
+
+# Seconds the process that runs the laid-out chapters may take (all of them together).
+ISOLATED_TIMEOUT = float(os.environ.get("D2L_PORT_TIMEOUT", "900"))
+_isolated_runs = {}  # chapter -> (cells or None, what went wrong, seconds)
 
 
 def swapped_script(name):
@@ -24,7 +33,65 @@ def run_chapter(name):
     return runner.run_cells(swapped_script(name), name=name)
 
 
+def run_isolated(names):
+    """Run the laid-out chapters among names (chapters.ISOLATED) in one keras_defer
+    process (isolated.py) on a fresh layout; remember each one's cells, or why none came
+    back (the process crashed or ran out of time: its last lines)."""
+    names = [n for n in names if n in chapters.ISOLATED and n not in _isolated_runs]
+    if not names:
+        return
+    import keras
+
+    with tempfile.TemporaryDirectory(prefix="d2l_port_") as root:
+        layout.make(root, transform=runner.swap)
+        out = os.path.join(root, "cells.jsonl")
+        env = layout.environment(root)
+        env["KERAS_BACKEND"] = keras.backend.backend()
+        env["PYTHONPATH"] = os.pathsep.join(
+            [chapters.ROOT] + [p for p in [env.get("PYTHONPATH")] if p])
+        problem = None
+        try:
+            done = subprocess.run(
+                [sys.executable, "-m", "tests.d2l_port.isolated", root, out] + names,
+                cwd=chapters.ROOT, env=env, capture_output=True, text=True,
+                timeout=ISOLATED_TIMEOUT)
+            if done.returncode:
+                problem = "the chapters' process exited with status %d:\n%s" % (
+                    done.returncode, done.stderr[-3000:])
+        except subprocess.TimeoutExpired as exc:
+            stderr = exc.stderr.decode() if isinstance(exc.stderr, bytes) else exc.stderr
+            problem = "the chapters' process ran past D2L_PORT_TIMEOUT=%gs:\n%s" % (
+                ISOLATED_TIMEOUT, (stderr or "")[-3000:])
+        records = {}
+        if os.path.exists(out):
+            with open(out, encoding="utf-8") as handle:
+                for line in handle:
+                    record = json.loads(line)
+                    records[record["chapter"]] = record
+    for name in names:
+        record = records.get(name)
+        if record is None:
+            _isolated_runs[name] = (None, problem or "no cells came back", None)
+        else:
+            cells = [runner.Cell(c["n"], c["code"], c["output"], c["error"])
+                     for c in record["cells"]]
+            _isolated_runs[name] = (cells, None, (record["seconds"], record["cpu_seconds"]))
+
+
+def isolated_seconds(name):
+    return _isolated_runs.get(name, (None, None, None))[2]
+
+
 def check_chapter(name):
+    if name in chapters.ISOLATED:
+        run_isolated([name] if _isolated_runs else list(chapters.ISOLATED))
+        cells, problem, _ = _isolated_runs[name]
+        if cells is None:
+            results = chapters.compare(name, [], expected_transcript(name))
+            for result in results:
+                result.error = problem
+            return results
+        return chapters.compare(name, cells, expected_transcript(name))
     return chapters.compare(name, run_chapter(name), expected_transcript(name))
 
 
@@ -43,7 +110,7 @@ def summary_line(name, results):
     structure = [r for r in results if r.random]
     printing = [r for r in results if r.expected]
     failing = [r.n for r in results if not r.match]
-    return "%-19s %2d/%2d cells match (exact %d/%d, structure %d/%d; of the cells that " \
+    return "%-26s %2d/%2d cells match (exact %d/%d, structure %d/%d; of the cells that " \
         "print, %d/%d)%s" % (
         name, sum(r.match for r in results), len(results),
         sum(r.match for r in exact), len(exact),
@@ -106,6 +173,8 @@ def _keras_wrapped(error):
 def first_line(result):
     """A short reason: the keras_defer error, else the first differing line."""
     if result.actual is None:
+        if result.error:  # the laid-out chapters' process died first
+            return ("not run: " + result.error.strip().splitlines()[0])[:160]
         return "not run"
     for line in result.actual.splitlines():
         if line.startswith(runner.ERROR_PREFIX):

@@ -14,6 +14,12 @@ For each chapter (all of tests/d2l_port/chapters.py's CHAPTERS by default) it
    whose output changes are listed in chapters.RANDOM, that their masked structure does
    not change and that they pass chapters.VALUE_CHECKS in every run (exit status 1 if not).
 
+The chapter_deep-learning-basics chapters (chapters.ISOLATED) run in a generated layout
+(tests/d2l_port/layout.py) and need pandas (< 3), matplotlib and IPython (< 9) in MXNet's
+environment: `pip install 'numpy==1.23.5' 'pandas<3' 'matplotlib<3.10' 'ipython<9'` there
+(numpy pinned: pip would otherwise upgrade it past what MXNet 1.9.1 supports). The SCALE
+chapters also run at full length once (--no-full skips it: ~3 minutes).
+
 MXNet's python: this interpreter if it imports mxnet, else $MXNET_VENV/bin/python or
 ${XDG_CACHE_HOME:-$HOME/.cache}/mxnet-1.9.1/bin/python, built by ../shared/tools/mxnet-venv
 when missing (as that tool and scripts/run_conformance_mxnet.sh find it).
@@ -23,14 +29,17 @@ import argparse
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PORT = os.path.join(os.path.dirname(HERE), "d2l_port")
 sys.path.insert(0, PORT)
 
 import chapters  # noqa: E402
+import layout  # noqa: E402
 import runner  # noqa: E402
 
 RUNNER = os.path.join(PORT, "runner.py")
@@ -54,14 +63,44 @@ def mxnet_python():
     return python
 
 
-def run(python, script, seed=None):
+def run(python, script, seed=None, name=None, root=None, full=False):
+    """The transcript of one run. A chapter of chapters.ISOLATED runs in a fresh working
+    directory of the generated layout under root (layout.py), as its SCALE says (or in
+    full), with MXNet's sha1 check accepting the generated Fashion-MNIST files."""
     args = [python, RUNNER, script] + (["--seed", str(seed)] if seed is not None else [])
     env = dict(os.environ, PYTHONHASHSEED="0")
-    done = subprocess.run(args, capture_output=True, text=True, env=env,
-                          cwd=os.path.dirname(script))
+    cwd = os.path.dirname(script)
+    if name in chapters.ISOLATED:
+        cwd = layout.chapter_dir(root, name)
+        with open(script, encoding="utf-8") as handle:
+            text = chapters.runnable_script(handle.read(), name, full=full)
+        runnable = os.path.join(cwd, "_%s.py" % name)
+        with open(runnable, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        args = ([python, RUNNER, runnable, "--accept-data", layout.fashion_mnist_root(root)]
+                + args[3:])
+        env = layout.environment(root, env)
+    done = subprocess.run(args, capture_output=True, text=True, env=env, cwd=cwd)
     if done.returncode:
         sys.exit("%s failed:\n%s" % (" ".join(args), done.stderr))
     return done.stdout
+
+
+def full_run_problems(name, reference, full):
+    """The cells whose full-length output (no SCALE) differs from the scaled reference in
+    what is compared, or fails its value check: SCALE would hide a difference."""
+    base, other = runner.parse_transcript(reference), runner.parse_transcript(full)
+    problems = []
+    for n, text in base.items():
+        random = (name, n) in chapters.RANDOM
+        if chapters.normalise(text, random) != chapters.normalise(other.get(n, ""), random):
+            problems.append("%s cell %d (its full-length run prints another structure)"
+                            % (name, n))
+        elif (name, n) in chapters.VALUE_CHECKS and chapters.check_values(
+                name, n, other.get(n, "")):
+            problems.append("%s cell %d (its full-length run fails the value check: %s)"
+                            % (name, n, chapters.check_values(name, n, other.get(n, ""))))
+    return problems
 
 
 def varying_cells(name, reference, others):
@@ -91,7 +130,18 @@ def main():
     parser.add_argument("chapters", nargs="*", default=list(chapters.CHAPTERS))
     parser.add_argument("--seeds", default="1,2",
                         help="comma-separated seeds of the runs that find random cells")
+    parser.add_argument("--no-full", action="store_true",
+                        help="skip the full-length (unSCALEd) run of the SCALE chapters")
     args = parser.parse_args()
+    root = tempfile.mkdtemp(prefix="d2l_port_mxnet_")
+    layout.make(root)
+    try:
+        record(args, root)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def record(args, root):
     if not os.path.exists(chapters.D2L_CELLS):
         sys.exit("no %s: record_d2l needs ../shared beside the clone" % chapters.D2L_CELLS)
     python = mxnet_python()
@@ -110,6 +160,12 @@ def main():
     provenance.setdefault("chapters", {})
     provenance.update(mxnet=version[0], numpy=version[1], python=version[2],
                       recorder="tests/mxnet_reference/record_d2l.py")
+    if any(name in chapters.ISOLATED for name in args.chapters):
+        provenance["basics_packages"] = json.loads(subprocess.run(
+            [python, "-c", "import json, IPython, matplotlib, pandas; print(json.dumps({"
+             "'pandas': pandas.__version__, 'matplotlib': matplotlib.__version__, "
+             "'ipython': IPython.__version__}))"],
+            check=True, capture_output=True, text=True).stdout)
     seeds = [int(s) for s in args.seeds.split(",") if s]
     unlisted = []
     for name in args.chapters:
@@ -117,11 +173,14 @@ def main():
         path = chapters.script_path(name)
         with open(path, "w", encoding="utf-8") as handle:
             handle.write(script)
-        reference = run(python, path)
+        reference = run(python, path, name=name, root=root)
         with open(chapters.expected_path(name), "w", encoding="utf-8") as handle:
             handle.write(reference)
-        changed, unstable = varying_cells(name, reference,
-                                          [run(python, path, s) for s in seeds])
+        changed, unstable = varying_cells(
+            name, reference, [run(python, path, s, name=name, root=root) for s in seeds])
+        if name in chapters.SCALE and not args.no_full:
+            unlisted += full_run_problems(
+                name, reference, run(python, path, name=name, root=root, full=True))
         listed = {n for (chapter, n) in chapters.RANDOM if chapter == name}
         with open(chapters.chapter_source(name), "rb") as handle:
             digest = hashlib.sha256(handle.read()).hexdigest()
@@ -129,6 +188,12 @@ def main():
             "source": "../shared/d2l/" + chapters.CHAPTERS[name], "source_sha256": digest,
             "cells": len(runner.parse_transcript(reference)),
             "varying_cells": sorted(changed), "seeds": seeds}
+        if name in chapters.ISOLATED:
+            provenance["chapters"][name]["layout"] = {
+                "fashion_mnist_samples": layout.FASHION_MNIST_SIZES,
+                "kaggle_rows": layout.KAGGLE_ROWS,
+                "scale": chapters.SCALE.get(name, []),
+                "full_run_checked": name in chapters.SCALE and not args.no_full}
         print("%-19s %2d cells; vary with the seed: %s; listed random: %s" % (
             name, len(runner.parse_transcript(reference)), sorted(changed) or "-",
             sorted(listed) or "-"))

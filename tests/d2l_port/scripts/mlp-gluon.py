@@ -1,0 +1,24 @@
+import warnings; warnings.filterwarnings('ignore')
+print('--- cell 1')
+import sys
+sys.path.insert(0, '..')
+
+import d2l
+from mxnet import gluon, init
+from mxnet.gluon import loss as gloss, nn
+print('--- cell 2')
+net = nn.Sequential()
+net.add(nn.Dense(256, activation='relu'))
+net.add(nn.Dense(10))
+_v = (net.initialize(init.Normal(sigma=0.01)))
+if _v is not None: print(_v)
+print('--- cell 3')
+batch_size = 256
+train_iter, test_iter = d2l.load_data_fashion_mnist(batch_size)
+
+loss = gloss.SoftmaxCrossEntropyLoss()
+trainer = gluon.Trainer(net.collect_params(), 'sgd', {'learning_rate': 0.5})
+num_epochs = 10
+_v = (d2l.train_ch3(net, train_iter, test_iter, loss, num_epochs, batch_size, None,
+              None, trainer))
+if _v is not None: print(_v)
