@@ -274,7 +274,8 @@ CLAUSES = [
            "step (a direct write p.grad()[:] = g is not a refresh) raises UserWarning('Gradient of "
            "Parameter `NAME` on context cpu(0) has not been updated by backward since last `step`. ...') "
            "and updates nothing (the parameters before it in the trainer's order have their fresh flag "
-           "consumed); step(ignore_stale_grad=True) updates only the parameters with fresh gradients.",
+           "consumed; none under the divergence 'atomic_stale_step'); step(ignore_stale_grad=True) "
+           "updates only the parameters with fresh gradients.",
            TR + " Trainer._update; " + SEEN),
     Clause("TR-18", "trainer", "trainer.save_states(f) then load_states(f) restores the optimizer as saved: its "
            "states (momenta, moments), update counts, learning rate and scheduler; weights are not touched.",

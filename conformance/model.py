@@ -45,6 +45,11 @@ DIVERGENCES = {
                  "jax_enable_x64).",
     "no_recording": "autograd.record() raises MXNetError, naming what to use instead (Keras on "
                     "JAX records no operations).",
+    # gluon.Trainer (conformance/optimizer_model.py)
+    "atomic_stale_step": "A trainer.step refused for a stale gradient changes nothing: no "
+                         "parameter's fresh flag is consumed (Gluon has consumed those of the "
+                         "parameters before the stale one, so its retry with "
+                         "ignore_stale_grad=True skips them).",
 }
 
 UNIFORM = "uniform"  # the value token of Gluon's default initializer: random, not checked

@@ -373,11 +373,14 @@ class ParamModel:
 class TrainerModel:
     """gluon.Trainer over `params` (ParamModels, in the trainer's order)."""
 
-    def __init__(self, params, name, optimizer_params, scheduler=None, device="cpu(0)"):
+    def __init__(self, params, name, optimizer_params, scheduler=None, device="cpu(0)",
+                 atomic_stale_step=False):
         self.params = list(params)
         self.opt = Optimizer(name, optimizer_params, scheduler)
         self.device = device
         self.saved = None
+        # divergence 'atomic_stale_step': a refused step consumes no fresh flag
+        self.atomic_stale_step = atomic_stale_step
 
     @property
     def learning_rate(self):
@@ -405,6 +408,10 @@ class TrainerModel:
         """Returns the names of the parameters updated; raises ModelError('stale_grad',
         text) as MXNet does (freshness of the earlier parameters consumed)."""
         self.opt.rescale = 1.0 / batch_size
+        if self.atomic_stale_step and not ignore_stale_grad:
+            stale = next((p for p in self.params if p.req != "null" and not p.fresh), None)
+            if stale is not None:
+                raise ModelError("stale_grad", STALE % (stale.name, self.device))
         items = []
         for i, p in enumerate(self.params):
             if p.req == "null":

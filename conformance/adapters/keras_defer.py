@@ -19,7 +19,8 @@ class KerasDeferAdapter(Adapter):
     # arithmetic takes numpy operands; ND-13); by backend (_backend_divergences): #18
     # ('no_recording' on JAX) and 'jax_32bit'
     divergences = frozenset({"atomic_first_pass", "set_data_uninitialized_unchanged",
-                             "deepcopy_compiled", "batchnorm_checks_shapes", "numpy_operands"})
+                             "deepcopy_compiled", "batchnorm_checks_shapes", "numpy_operands",
+                             "atomic_stale_step"})  # + docs/divergences.md T3
 
     def load(self):
         import keras_defer

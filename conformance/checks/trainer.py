@@ -200,7 +200,8 @@ def build(t, data):
     as_dict = data.draw(st.booleans(), label="as dict")
     order = sorted(names) if as_dict else list(names)
     models = {s[0]: OM.ParamModel(*s) for s in specs}
-    t.model = OM.TrainerModel([models[nm] for nm in order], opt, params, scheduler, t.device)
+    t.model = OM.TrainerModel([models[nm] for nm in order], opt, params, scheduler, t.device,
+                              atomic_stale_step="atomic_stale_step" in t.adapter.divergences)
     listed = ("{%s}" % ", ".join("%r: %s" % (nm, nm) for nm in names)) if as_dict \
         else "[%s]" % ", ".join(names)
     opt_text = ", ".join(["%r: %r" % kv for kv in params.items()] +
