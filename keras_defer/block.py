@@ -99,8 +99,9 @@ class Block(ShapeInference, keras.layers.Layer):
     def __setattr__(self, name, value):
         # A name Keras uses too (``output``, ``weights``, ``built``...) assigned by user
         # code holds a Gluon value beside Keras's (``keras_defer.attributes``).
-        gluon = (name in attributes.NAMES and not keras_compat.called_from_framework()
-                 and attributes.gluon_assignment(self, name, value))
+        shared = name in attributes.NAMES
+        from_keras = shared and keras_compat.called_from_framework()
+        gluon = shared and not from_keras and attributes.gluon_assignment(self, name, value)
         if name in keras_compat.BUILD_BOOKKEEPING and not gluon:
             # Keras's build wrapper sets these on every build; they hold no state to
             # track, and its tracking setattr costs ~20 us each (a tenth of a deep
@@ -108,7 +109,9 @@ class Block(ShapeInference, keras.layers.Layer):
             object.__setattr__(self, name, value)
             return
         children = self.__dict__.get("_children")
-        if children is not None:
+        # Keras's own assignments (``compile`` sets ``self.loss``, possibly to a Gluon
+        # loss block) are Keras state, never children of the block
+        if children is not None and not from_keras:
             existing = attributes.gluon_value(self, name)
             if isinstance(existing, (Parameter, Block)) and not isinstance(value, type(existing)):
                 raise TypeError(

@@ -212,3 +212,26 @@ def test_a_class_sharing_a_gluon_name_does_not_take_its_keras_registration(tmp_p
     net.save(path)
     loaded = keras.saving.load_model(path)
     assert type(loaded) is nn.HybridSequential
+
+
+def test_a_gluon_loss_compiles_as_gluon_calls_it():
+    """``compile(loss=gluon.loss.X())`` on a keras_defer model: Keras's value is the
+    batch mean of ``loss(pred, label)`` (not of the swapped ``loss(label, pred)``), fit
+    trains, and the loss block does not become a child of the net."""
+    from keras_defer import gluon
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 5)).astype("float32")
+    y = rng.integers(0, 3, 64).astype("float32")
+    net = nn.Sequential()
+    net.add(nn.Dense(3))
+    net.initialize()
+    softmax_ce = gluon.loss.SoftmaxCrossEntropyLoss()
+    net.compile(optimizer=keras.optimizers.SGD(0.1), loss=softmax_ce)
+    before = net.evaluate(x, y, batch_size=64, verbose=0)
+    expected = softmax_ce(net(nd.array(x)), nd.array(y)).mean().asscalar()
+    assert abs(before - expected) < 1e-5
+    assert list(net._children) == ["0"]
+    net.fit(x, y, batch_size=16, epochs=3, verbose=0)
+    assert net.evaluate(x, y, batch_size=64, verbose=0) < before
+    assert list(net._children) == ["0"]

@@ -11,7 +11,7 @@ import warnings
 import keras
 import numpy as np
 
-from keras_defer import backend, keras_compat, keras_saving
+from keras_defer import backend, keras_compat, keras_loss, keras_saving
 from keras_defer.block import Block, HybridBlock
 from keras_defer.display import indent
 from keras_defer.shapes import check_fixed_dim
@@ -99,6 +99,12 @@ class _SequentialMixin:
             for key, block in self._children.items()
         )
         return "{name}(\n{modstr}\n)".format(name=type(self).__name__, modstr=modstr)
+
+    def compile(self, *args, **kwargs):
+        """``keras.Model.compile``; a Gluon loss given as ``loss`` is called as Gluon's,
+        ``loss(pred, label)``, and averaged over the batch (``keras_loss``)."""
+        args, kwargs = keras_loss.wrap_compile_losses(args, kwargs)
+        return keras.Model.compile(self, *args, **kwargs)
 
 
 class Sequential(_SequentialMixin, Block, keras.Model):
