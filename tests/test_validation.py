@@ -417,7 +417,9 @@ def _conv_args(ndim, transpose):
 
 
 def _pool_args(ndim, avg):
-    args = {"pool_size": ints_kind(ndim, 1), "strides": ints_kind(ndim, 1),
+    strides = ints_kind(ndim, 1)  # None is a pool's default (strides = pool_size)
+    strides = Kind(strides.bad.filter(lambda pair: pair[0] is not None), strides.examples)
+    args = {"pool_size": ints_kind(ndim, 1), "strides": strides,
             "padding": ints_kind(ndim, 0), "layout": choice_kind(_LAYOUTS[ndim]),
             "ceil_mode": BOOL}
     if avg:

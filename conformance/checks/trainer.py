@@ -373,7 +373,7 @@ def states(t, data):
     t.model.save_states()
     _, kind, _ = t.call(t.adapter.tr_save_states, t.trainer, t.saved)
     t.check("TR-18", kind is None, "save_states raises nothing; got %s" % kind)
-    for _ in range(data.draw(st.integers(0, 2), label="iterations before the load")):
+    for _ in range(data.draw(st.integers(1, 2), label="iterations before the load")):
         train(t, data)
         after_move(t)
     t.line("trainer.load_states(path)")
