@@ -20,6 +20,7 @@ def _is_gluon_loss(value):
     return module is not None and isinstance(value, module.Loss)
 
 
+@keras.saving.register_keras_serializable("keras_defer")
 class GluonLoss(keras.losses.Loss):
     """``gluon_loss(y_pred, y_true)`` as a Keras loss (per-sample values, reduced by Keras)."""
 
@@ -31,7 +32,14 @@ class GluonLoss(keras.losses.Loss):
         return self.gluon_loss(y_pred, y_true)
 
     def get_config(self):
-        return {"name": self.name, "reduction": self.reduction}
+        return {"name": self.name, "reduction": self.reduction,
+                "gluon_loss": keras.saving.serialize_keras_object(self.gluon_loss)}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        gluon_loss = keras.saving.deserialize_keras_object(config.pop("gluon_loss"))
+        return cls(gluon_loss, **config)
 
 
 def _wrap(loss):

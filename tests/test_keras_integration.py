@@ -235,3 +235,24 @@ def test_a_gluon_loss_compiles_as_gluon_calls_it():
     net.fit(x, y, batch_size=16, epochs=3, verbose=0)
     assert net.evaluate(x, y, batch_size=64, verbose=0) < before
     assert list(net._children) == ["0"]
+
+
+def test_a_net_compiled_with_a_gluon_loss_reloads_compiled(tmp_path):
+    """A ``.keras`` file of a keras_defer net compiled with a Gluon loss loads compiled
+    (optimizer state, the same loss value)."""
+    from keras_defer import gluon
+
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((32, 4)).astype("float32")
+    y = rng.integers(0, 3, 32).astype("float32")
+    net = nn.HybridSequential()
+    net.add(nn.Dense(3))
+    net.initialize()
+    net.compile(keras.optimizers.Adam(0.01), gluon.loss.SoftmaxCrossEntropyLoss())
+    net.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    path = str(tmp_path / "net.keras")
+    net.save(path)
+    again = keras.models.load_model(path)
+    assert int(again.optimizer.iterations.numpy()) == int(net.optimizer.iterations.numpy())
+    assert abs(again.evaluate(x, y, batch_size=32, verbose=0)
+               - net.evaluate(x, y, batch_size=32, verbose=0)) < 1e-6

@@ -106,6 +106,13 @@ class _SequentialMixin:
         args, kwargs = keras_loss.wrap_compile_losses(args, kwargs)
         return keras.Model.compile(self, *args, **kwargs)
 
+    def compile_from_config(self, config):
+        """What ``keras.Model.compile_from_config`` does (``.keras`` loading compiles the
+        model again); Keras skips that for a model whose ``compile`` is overridden."""
+        self.compile(**keras.saving.deserialize_keras_object(config))
+        if self.built:
+            self.optimizer.build(self.trainable_variables)
+
 
 class Sequential(_SequentialMixin, Block, keras.Model):
     """Stacks blocks; also a ``keras.Model``, so it compiles and fits."""
