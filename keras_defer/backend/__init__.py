@@ -72,6 +72,9 @@ Losses (``keras_defer.nd.ctc``)
     ``ctc_loss(labels, logits, label_lengths, logit_lengths, blank)``: per-sample CTC
     loss (``keras.ops.ctc_loss``; TF's sparse-label kernel on TensorFlow, which
     differentiates through a ``tf.function``).
+    ``sparse_softmax_cross_entropy(logits, labels)``: ``-log_softmax(logits)[label]``
+    along the last axis (TF's and torch's fused kernels; ``gluon.loss``'s
+    SoftmaxCrossEntropyLoss with integer labels).
 
 Distribution belongs here too, as one more group of names each backend module exports.
 """
@@ -136,6 +139,7 @@ synchronize = _active.synchronize
 adopt_array_type = _active.adopt_array_type
 fuse_rule = _active.fuse_rule
 ctc_loss = _active.ctc_loss
+sparse_softmax_cross_entropy = _active.sparse_softmax_cross_entropy
 in_place_rule = _active.in_place_rule
 
 __all__ = [
@@ -148,4 +152,5 @@ __all__ = [
     "cast", "reshape", "to_vector", "copy", "read_variable", "trunc_div", "lgamma",
     "exact_sqrt", "strided_slice", "stop_gradient", "device_string", "to_device",
     "wait_to_read", "synchronize", "adopt_array_type", "fuse_rule", "in_place_rule", "ctc_loss",
+    "sparse_softmax_cross_entropy",
 ]

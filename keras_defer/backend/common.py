@@ -346,6 +346,16 @@ def adopt_array_type(cls, to_tensor):
 
 
 # ------------------------------------------------------------------ losses
+def sparse_softmax_cross_entropy(logits, labels):
+    """``-log_softmax(logits)[..., label]`` per position (``labels``: ``logits``'s shape
+    without the last axis, any numeric dtype, truncated to int and clipped to the
+    classes, as MXNet's ``pick`` with mode 'clip')."""
+    idx = keras.ops.clip(keras.ops.cast(labels, "int32"), 0, logits.shape[-1] - 1)
+    log_p = keras.ops.log_softmax(logits, axis=-1)
+    picked = keras.ops.take_along_axis(log_p, keras.ops.expand_dims(idx, -1), axis=-1)
+    return -keras.ops.squeeze(picked, -1)
+
+
 def ctc_loss(labels, logits, label_lengths, logit_lengths, blank):
     """Per-sample CTC loss (``gluon.loss.CTCLoss``, ``nd.CTCLoss``): ``labels`` (N, L)
     int32, entries past a row's ``label_lengths`` ignored; ``logits`` (N, T, C) before

@@ -32,6 +32,7 @@ from keras_defer.backend.common import (  # noqa: F401  (the same on JAX)
 )
 from keras_defer.backend.common import in_place_rule  # noqa: F401
 from keras_defer.backend.common import ctc_loss  # noqa: F401
+from keras_defer.backend.common import sparse_softmax_cross_entropy  # noqa: F401
 from keras_defer.backend.common import from_numpy  # noqa: F401  (keras's is jnp.asarray)
 from keras_defer.errors import MXNetError
 

@@ -370,6 +370,13 @@ def strided_slice(t, slices):
     return t[slices]  # negative steps included
 
 
+def sparse_softmax_cross_entropy(logits, labels):
+    """``common.sparse_softmax_cross_entropy`` as TF's one fused kernel (its gradient
+    too): a d2l training step's loss is otherwise a dozen eager ops."""
+    idx = tf.clip_by_value(tf.cast(labels, tf.int32), 0, logits.shape[-1] - 1)
+    return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=idx, logits=logits)
+
+
 def ctc_loss(labels, logits, label_lengths, logit_lengths, blank):
     """``common.ctc_loss`` through TF's CTC kernel: Keras's ``ctc_loss`` gives
     ``tf.nn.ctc_loss`` dense labels, whose while loop TF cannot differentiate through a

@@ -21,6 +21,16 @@ from keras_defer.backend.common import (  # noqa: F401  (the same on PyTorch)
 )
 from keras_defer.backend.common import fuse_rule  # noqa: F401
 from keras_defer.backend.common import ctc_loss  # noqa: F401
+
+
+def sparse_softmax_cross_entropy(logits, labels):
+    """``common.sparse_softmax_cross_entropy`` as torch's fused ``cross_entropy``."""
+    classes = logits.shape[-1]
+    idx = torch.clamp(labels.to(torch.int64) if labels.is_floating_point() else labels.long(),
+                      0, classes - 1)
+    loss = torch.nn.functional.cross_entropy(logits.reshape(-1, classes), idx.reshape(-1),
+                                             reduction="none")
+    return loss.reshape(idx.shape)
 from keras_defer.backend.common import from_numpy  # noqa: F401  (keras's device placement)
 
 _SYMBOLIC_SCOPES = ("stateless_scope", "symbolic_scope", "torch_device")

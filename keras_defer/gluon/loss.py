@@ -29,6 +29,7 @@ hybridize; an unalignable CTC label gets gradient 0), see ``docs/divergences.md`
 import numpy as np
 import keras
 
+from keras_defer import backend
 from keras_defer.block import HybridBlock
 from keras_defer.errors import MXNetError
 from keras_defer.nd.ndarray import apply
@@ -296,6 +297,12 @@ class SoftmaxCrossEntropyLoss(Loss):
         self._from_logits = from_logits
 
     def hybrid_forward(self, F, pred, label, sample_weight=None):
+        if self._fused(pred, label):
+            # log_softmax + pick as one fused kernel where the backend has one (the
+            # same formula: -log_softmax(pred)[label], labels truncated and clipped)
+            loss = apply(_sparse_softmax_ce_t, pred, label)
+            loss = _apply_weighting(F, loss, self._weight, sample_weight)
+            return loss.mean(axis=self._batch_axis, exclude=True)
         if not self._from_logits:
             pred = F.log_softmax(pred, self._axis)
         if self._sparse_label:
@@ -305,6 +312,20 @@ class SoftmaxCrossEntropyLoss(Loss):
             loss = -(pred * label).sum(axis=self._axis, keepdims=True)
         loss = _apply_weighting(F, loss, self._weight, sample_weight)
         return loss.mean(axis=self._batch_axis, exclude=True)
+
+
+    def _fused(self, pred, label):
+        """Integer labels over the last axis, shapes known and MXNet's (``label`` is
+        ``pred``'s shape without the class axis): the case of every classifier."""
+        ndim = len(pred.shape)
+        return (self._sparse_label and not self._from_logits and ndim >= 1
+                and self._axis in (-1, ndim - 1) and _is_static(pred, label)
+                and tuple(label.shape) == tuple(pred.shape[:-1]))
+
+
+def _sparse_softmax_ce_t(pred, label):
+    """The per-position loss, kept with a class axis of 1 (as ``pick(keepdims=True)``)."""
+    return ops.expand_dims(backend.sparse_softmax_cross_entropy(pred, label), -1)
 
 
 SoftmaxCELoss = SoftmaxCrossEntropyLoss
