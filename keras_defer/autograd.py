@@ -257,10 +257,9 @@ def _mark(array, gradient, req):
     array._grad = gradient
     array._grad_req = req
     _attached.add(array)
+    _install_unrecorded_apply()  # from now on, results made inside record() are marked
     if _state.recording:
         _watch(array)
-    elif backend.records_by_default:
-        _install_unrecorded_apply()
 
 
 def _root(array):
@@ -294,12 +293,26 @@ def _watch_attached():
 
 
 def _unrecorded_apply(fn, inputs, params):
-    """``nd``'s evaluation outside ``record()`` where the backend would record anyway
-    (PyTorch): nothing is recorded, as in MXNet."""
+    """``nd``'s evaluation once an array has a gradient buffer: inside ``record()`` the
+    results are marked as recorded (so a backward from them that reaches no array
+    needing a gradient says so, not "not in a graph"); outside it nothing is recorded,
+    as in MXNet, also where the backend would record anyway (PyTorch)."""
     if _state.recording:
+        result = _evaluate(fn, inputs, params)
+        if any(_in_graph(x) for x in inputs):  # MXNet records what reads a variable
+            for out in (result if isinstance(result, (tuple, list)) else (result,)):
+                out._recorded = True
+        return result
+    if not backend.records_by_default:
         return _evaluate(fn, inputs, params)
     with backend.unrecorded():
         return _evaluate(fn, inputs, params)
+
+
+def _in_graph(x):
+    """Whether ``x`` is an attached array (any grad_req), a view of one, or recorded."""
+    return isinstance(x, NDArray) and (getattr(x, "_recorded", False)
+                                       or _root(x)[0] in _attached)
 
 
 def _evaluate(fn, inputs, params):
@@ -399,11 +412,12 @@ def backward(heads, head_grads=None, retain_graph=False, train_mode=True):  # no
     """Differentiate ``heads`` (an NDArray or a list) with respect to every marked
     array and every parameter the recording read; a head's gradient defaults to ones
     (a non-scalar head is summed)."""
+    given = heads if isinstance(heads, (list, tuple)) else [heads]
     heads, head_grads = _parse_head(heads, head_grads)
     arrays, params, sources = _candidates()
-    if not sources:  # MXNet: nothing recorded, or recorded from 'null' arrays only
-        null = any(a._grad_req == "null" for a in _attached.live())
-        raise MXNetError(NO_INPUTS if null else NOT_IN_GRAPH)
+    if not sources:  # MXNet: recorded from 'null' arrays only, or nothing recorded
+        recorded = any(getattr(h, "_recorded", False) for h in given)
+        raise MXNetError(NO_INPUTS if recorded else NOT_IN_GRAPH)
     grads = _gradients(heads, head_grads, sources, retain_graph, False)
     for (array, reads), g in zip(arrays, grads):
         if g is not None:

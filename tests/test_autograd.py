@@ -342,3 +342,24 @@ def test_record_refuses_where_the_backend_cannot_record():
 def test_get_symbol_says_it_is_unsupported():
     with pytest.raises(MXNetError, match="get_symbol"):
         autograd.get_symbol(nd.array([1.]))
+
+
+@needs_recording
+def test_a_head_made_outside_record_is_not_in_a_graph_whatever_else_is_attached():
+    """MXNet tells the two refusals of a backward that reaches no array needing a
+    gradient by the head: made inside record() from 'null' arrays, "no inputs"; made
+    outside it, "not in a computational graph", whichever arrays are alive (the kit
+    found the second reported as the first when no other attached array was alive)."""
+    import gc
+
+    gc.collect()  # no attached array of another test may be alive
+    x = nd.array([1.0, 2.0])
+    x.attach_grad(grad_req="null")
+    with autograd.pause():
+        outside = x * 3
+    with pytest.raises(MXNetError, match="not in a computational graph"):
+        outside.backward()
+    with autograd.record():
+        inside = x * 3
+    with pytest.raises(MXNetError, match="no inputs in computation graph"):
+        inside.backward()

@@ -147,7 +147,8 @@ class NDArray:
     build one from Python lists or numpy arrays (float32 unless told otherwise).
     """
 
-    __slots__ = ("_data", "_grad", "_grad_req", "__weakref__")
+    # _recorded: set (True) on what an op made inside autograd.record() (autograd's hook)
+    __slots__ = ("_data", "_grad", "_grad_req", "_recorded", "__weakref__")
     # MXNet's path (``mxnet.ndarray.ndarray.NDArray``, printed by ``type(x)``);
     # ``keras_defer.nd`` registers ``keras_defer.ndarray`` as its alias.
     __module__ = "keras_defer.ndarray.ndarray"
