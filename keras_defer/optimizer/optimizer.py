@@ -193,7 +193,10 @@ class Optimizer:
             lr = self.lr_scheduler(self.num_update)
         else:
             lr = self.lr
+        return self._times_lr_mults(lr, indices)
 
+    def _times_lr_mults(self, lr, indices):
+        """``lr`` times each index's lr_mult (its Parameter's, set_lr_mult's, by name)."""
         lrs = [lr for _ in indices]
         for i, index in enumerate(indices):
             if index in self.param_dict:
