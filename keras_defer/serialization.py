@@ -1,10 +1,16 @@
-"""``save_parameters`` / ``load_parameters`` in a format that cannot run code.
+"""``save_parameters`` / ``load_parameters`` in formats that cannot run code.
 
-A file is a zip archive of ``.npy`` arrays (what ``np.savez`` writes, readable by
-``np.load(path, allow_pickle=False)``), keyed by Gluon's structural names
-(``0.weight``, ``1.bias``: attribute paths, which survive renaming), plus one
+A file is written in MXNet's NDArray list format (``keras_defer.mxnet_format``: the
+bytes MXNet 1.9.1 writes, plus a checksum trailer MXNet ignores), so MXNet loads what
+keras_defer saves and the other way round; a filename ending in ``.npz`` gets
+keras_defer's checked NumPy archive instead: a zip of ``.npy`` arrays (what
+``np.savez`` writes, readable by ``np.load(path, allow_pickle=False)``) plus one
 ``__keras_defer__.npy`` header: JSON with the format, version, names and a SHA-256
-digest of every name, dtype, shape and byte. Nothing is ever unpickled.
+digest of every name, dtype, shape and byte. Loading sniffs the format from the first
+bytes. Names are Gluon's: structural ones (``0.weight``, ``1.bias``: attribute paths,
+which survive renaming) from ``save_parameters``, full ones (``dense0_weight``) from
+``ParameterDict.save``, and ``arg:``/``aux:`` ones from ``export``, routed as MXNet
+routes them. Nothing is ever unpickled.
 
 Loading is all-or-nothing: the file is read and verified, and every name, shape and
 dtype checked, before any parameter changes; if writing the values fails part-way,
@@ -20,14 +26,14 @@ import hashlib
 import io
 import json
 import os
-import secrets
 import zipfile
 
 import numpy as np
 
-from keras_defer import first_pass
+from keras_defer import first_pass, mxnet_format
 from keras_defer.context import as_context_list
-from keras_defer.errors import DeferredInitializationError, MXNetError
+from keras_defer.errors import DeferredInitializationError
+from keras_defer.mxnet_format import ParameterFileError
 from keras_defer.shapes import merge_shapes
 from keras_defer.validation import check_bool
 
@@ -37,11 +43,6 @@ __all__ = ["ParameterFileError", "ParameterMismatchError", "save_parameters",
 HEADER = "__keras_defer__"
 FORMAT = "keras_defer.parameters"
 VERSION = 1
-_MXNET_MAGIC = (0x112).to_bytes(8, "little")  # MXNet's NDArray list (.params) files
-
-
-class ParameterFileError(MXNetError, ValueError):
-    """A parameter file that is not ours or is damaged."""
 
 
 class ParameterMismatchError(ParameterFileError, AssertionError):
@@ -72,40 +73,20 @@ def _check_filename(filename, what):
     return os.fspath(filename)
 
 
+def is_npz_name(filename):
+    """Whether ``filename`` asks for keras_defer's ``.npz`` format (else MXNet's)."""
+    return os.fspath(filename).lower().endswith(".npz")
+
+
 def _write_atomic(filename, arrays):
-    """Write ``arrays`` (plus the header) to ``filename`` via a temporary file."""
-    folder = os.path.dirname(os.path.abspath(filename))
-    tmp = os.path.join(folder, ".%s.tmp-%s" % (os.path.basename(filename),
-                                               secrets.token_hex(6)))
-    # O_EXCL: never follow or clobber; 0o666 so the umask applies as for open().
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, **{HEADER: _header(arrays)}, **arrays)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, filename)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    _fsync_folder(folder)
-
-
-def _fsync_folder(folder):
-    """Make the rename itself durable (POSIX; a no-op where folders cannot be opened)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
+    """Write ``arrays`` (an ordered ``{name: ndarray}``) to ``filename`` via a temporary
+    file: MXNet's format, or the checked ``.npz`` archive for a ``.npz`` name."""
+    if not is_npz_name(filename):
+        mxnet_format.write(filename, list(arrays.values()), list(arrays))
         return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    _check_names(arrays, "'%s'" % filename)
+    with mxnet_format.atomic_file(filename) as handle:
+        np.savez(handle, **{HEADER: _header(arrays)}, **arrays)
 
 
 def _unready_message(named, what):
@@ -167,10 +148,11 @@ def save_parameters(block, filename, deduplicate=False):
     filename = _check_filename(filename, "save_parameters")
     check_bool("save_parameters", "deduplicate", deduplicate)
     named = block._collect_params_with_prefix()
-    if deduplicate:  # Gluon keeps the last name of a shared parameter
-        last = {id(p): n for n, p in named.items()}
-        named = {n: p for n, p in named.items() if last[id(p)] == n}
-    _check_names(named, what)
+    if deduplicate:  # Gluon keeps the last name of a shared parameter, in first-use order
+        last = {}
+        for name, param in named.items():
+            last[id(param)] = (name, param)
+        named = dict(last.values())
     _write_atomic(filename, _snapshot(named, what))
 
 
@@ -186,29 +168,36 @@ def save_param_dict(param_dict, filename, strip_prefix=""):
                              "name '%s' does not start with '%s'."
                              % (strip_prefix, name, strip_prefix))
         named[name[len(strip_prefix):]] = param
-    _check_names(named, what)
     _write_atomic(filename, _snapshot(named, what))
 
 
 # -- reading ---------------------------------------------------------------------------
 def _not_ours(filename, why):
     return ParameterFileError(
-        "'%s' is not a keras_defer parameter file: %s. Files written by "
-        "save_parameters() are NumPy .npz archives with a '%s' header." % (filename, why, HEADER)
+        "'%s' is not a parameter file: %s. Parameter files are MXNet's NDArray files "
+        "(what save_parameters() and mx.nd.save write) or keras_defer's .npz archives "
+        "with a '%s' header." % (filename, why, HEADER)
     )
 
 
 def _sniff(filename, head):
-    if head.startswith(_MXNET_MAGIC):
-        return _not_ours(filename, "it is an MXNet .params file (mx.nd.save); load it "
-                         "in MXNet and copy the values with Parameter.set_data, then "
-                         "save_parameters here")
     if head[:1] == b"\x80":
         return _not_ours(filename, "it looks like a pickle, which keras_defer never "
                          "loads because unpickling can run arbitrary code")
     if head.startswith(b"\x93NUMPY"):
         return _not_ours(filename, "it is a single .npy array, not an archive")
-    return _not_ours(filename, "it is not a zip/.npz archive")
+    return _not_ours(filename, "it starts with neither MXNet's magic 0x112 nor a zip "
+                     "archive's 'PK'")
+
+
+def _read_mxnet(filename):
+    arrays, names = mxnet_format.read(filename)
+    if arrays and not names:
+        raise ParameterFileError(
+            "'%s' holds a list of %d arrays without names (mx.nd.save of a list); "
+            "parameters are loaded by name. Load it with nd.load and set the values with "
+            "Parameter.set_data." % (filename, len(arrays)))
+    return dict(zip(names, arrays))  # a repeated name: the last wins, as MXNet's dict
 
 
 def _read(filename):
@@ -216,6 +205,8 @@ def _read(filename):
     with open(filename, "rb") as handle:  # FileNotFoundError etc. propagate as is
         head = handle.read(16)
         handle.seek(0)
+        if mxnet_format.is_mxnet_file(head):
+            return _read_mxnet(filename)
         if not head.startswith(b"PK"):
             raise _sniff(filename, head)
         try:
@@ -365,7 +356,9 @@ def load_parameters(block, filename, ctx=None, allow_missing=False, ignore_extra
     _check_load_args(allow_missing, ignore_extra, cast_dtype, dtype_source)
     arrays = _read(filename)
     named = block._collect_params_with_prefix()
-    if arrays and not any("." in n for n in arrays):
+    if not arrays and not named:
+        return
+    if not any("." in n for n in arrays):
         # Gluon's legacy layout (full names, e.g. from collect_params().save()); also
         # what a childless block's structural names look like.
         return load_param_dict(block.collect_params(), filename, ctx, allow_missing,
@@ -388,6 +381,8 @@ def load_param_dict(param_dict, filename, ctx=None, allow_missing=False, ignore_
                 % (restore_prefix, name, restore_prefix))
     if arrays is None:
         arrays = _read(filename)
+    # export()'s names: 'arg:'/'aux:' dropped, as MXNet's ParameterDict.load_dict
+    arrays = {(n[4:] if n.startswith(("arg:", "aux:")) else n): v for n, v in arrays.items()}
     named = {name[len(restore_prefix):]: param for name, param in param_dict.items()}
     _load_into(named, arrays, filename, ctx, allow_missing, ignore_extra, cast_dtype,
                dtype_source)

@@ -1,5 +1,6 @@
 """save_parameters / load_parameters: Gluon's names and behaviour (checked on MXNet
-1.9.1), a file format that never unpickles, atomic saves and all-or-nothing loads.
+1.9.1), file formats that never unpickle (MXNet's own for ``.params``, keras_defer's
+checked archive for ``.npz``), atomic saves and all-or-nothing loads.
 
 MXNet 1.9.1, for the record: ``save_parameters`` names are ``0.weight``, ``0.bias``,
 ...; saving a deferred net raises DeferredInitializationError, an uninitialized one
@@ -24,7 +25,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from keras_defer import DeferredInitializationError, init, nd
-from keras_defer import serialization
+from keras_defer import mxnet_format, serialization
 from keras_defer.gluon import nn
 from keras_defer.serialization import ParameterFileError, ParameterMismatchError
 from tests.robustness_helpers import FAST, Recorder, assert_same_state, mlp, state
@@ -49,16 +50,48 @@ def saved(tmp_path_factory):
     return net, path, out
 
 
+@pytest.fixture(scope="module")
+def saved_npz(saved, tmp_path_factory):
+    """The same net in keras_defer's .npz format."""
+    net, _, out = saved
+    path = str(tmp_path_factory.mktemp("params") / "net.npz")
+    net.save_parameters(path)
+    return net, path, out
+
+
+def _names(path):
+    """The names in a parameter file of either format, in file order."""
+    if str(path).endswith(".npz"):
+        with np.load(path, allow_pickle=False) as archive:
+            return list(archive.files)
+    return mxnet_format.read(path)[1]
+
+
 def _values(net):
     return {n: p.data().asnumpy() for n, p in net.collect_params().items()}
 
 
 # -- names and format -------------------------------------------------------------------
-def test_structural_names_as_gluon_and_readable_without_pickle(saved):
+def test_structural_names_as_gluon_and_readable_without_pickle(saved, saved_npz):
     _, path, _ = saved
+    assert _names(path) == ["0.weight", "0.bias", "1.weight", "1.bias"]  # Gluon's order
+    _, path, _ = saved_npz
     with np.load(path, allow_pickle=False) as archive:
         names = sorted(archive.files)
     assert names == ["0.bias", "0.weight", "1.bias", "1.weight", "__keras_defer__"]
+
+
+def test_params_files_are_mxnets_format_and_npz_files_load_too(saved, saved_npz):
+    net, path, out = saved
+    with open(path, "rb") as handle:
+        assert handle.read(8) == (0x112).to_bytes(8, "little")
+    arrays, names = mxnet_format.read(path)
+    for name, value in zip(names, arrays):
+        np.testing.assert_array_equal(value, _values(net)[net._collect_params_with_prefix()[
+            name].name])
+    fresh = _two_layers()
+    fresh.load_parameters(saved_npz[1])
+    np.testing.assert_allclose(np.asarray(fresh(nd.array(X))), out, rtol=1e-6)
 
 
 def test_round_trip_and_load_into_a_fresh_deferred_net_without_forward(saved):
@@ -119,15 +152,16 @@ def test_childless_block_uses_gluons_legacy_layout(tmp_path):
     np.testing.assert_array_equal(other.weight.data().asnumpy(), dense.weight.data().asnumpy())
 
 
-def test_parameter_dict_save_and_load_with_prefixes(tmp_path):
+@pytest.mark.parametrize("suffix", [".params", ".npz"])
+def test_parameter_dict_save_and_load_with_prefixes(tmp_path, suffix):
     net = mlp((3, 2), prefix="model_")
     net.initialize()
     net(nd.ones((1, 4)))
-    path = str(tmp_path / "pd.params")
+    path = str(tmp_path / ("pd" + suffix))
     net.collect_params().save(path, strip_prefix="model_")
-    with np.load(path) as archive:
-        assert sorted(archive.files)[0] == "__keras_defer__"
-        assert "dense0_weight" in archive.files
+    names = _names(path)
+    assert "dense0_weight" in names
+    assert ("__keras_defer__" in names) == (suffix == ".npz")
     other = mlp((3, 2), prefix="copy_")
     other.collect_params().load(path, restore_prefix="copy_")
     np.testing.assert_array_equal(other[1].bias.data().asnumpy(), net[1].bias.data().asnumpy())
@@ -135,15 +169,16 @@ def test_parameter_dict_save_and_load_with_prefixes(tmp_path):
         other.collect_params().load(path, restore_prefix="nope_")
 
 
-def test_shared_parameters_deduplicate_keeps_gluons_last_name(tmp_path):
+@pytest.mark.parametrize("suffix", [".params", ".npz"])
+def test_shared_parameters_deduplicate_keeps_gluons_last_name(tmp_path, suffix):
     net = nn.Sequential()
     first = nn.Dense(4, in_units=4)
     net.add(first, nn.Dense(4, in_units=4, params=first.params))
     net.initialize()
-    path = str(tmp_path / "shared.params")
+    path = str(tmp_path / ("shared" + suffix))
     net.save_parameters(path, deduplicate=True)
-    with np.load(path) as archive:
-        assert sorted(archive.files) == ["1.bias", "1.weight", "__keras_defer__"]
+    assert sorted(_names(path)) == (["1.bias", "1.weight"] if suffix == ".params" else
+                                    ["1.bias", "1.weight", "__keras_defer__"])
     other = nn.Sequential()
     first2 = nn.Dense(4)
     other.add(first2, nn.Dense(4, params=first2.params))
@@ -224,7 +259,7 @@ def test_pickle_and_foreign_files_are_refused_and_never_executed(tmp_path):
     marker = str(tmp_path / "pickle_ran")   # made only if a load ran the pickle
     cases = {
         "pickle.params": pickle.dumps({"0.weight": _Boom(marker)}),
-        "mxnet.params": (0x112).to_bytes(8, "little") + b"\0" * 24,
+        "mxnet.params": (0x112).to_bytes(8, "little") + b"\0" * 8 + b"\1" + b"\0" * 7,
         "text.params": b"hello, world",
         "empty.params": b"",
     }
@@ -237,8 +272,9 @@ def test_pickle_and_foreign_files_are_refused_and_never_executed(tmp_path):
     buf = io.BytesIO()
     np.savez(buf, **{"0.weight": np.array([_Boom(marker)], dtype=object)})  # pickled inside
     cases["object.npz"] = buf.getvalue()
-    reasons = {"pickle.params": "pickle", "mxnet.params": "MXNet", "text.params": "not a zip",
-               "empty.params": "not a zip", "array.npy": "single .npy",
+    reasons = {"pickle.params": "pickle", "mxnet.params": "truncated",
+               "text.params": "nor a zip", "empty.params": "nor a zip",
+               "array.npy": "single .npy",
                "plain.npz": "without the header", "object.npz": "object"}
     for name, data in cases.items():
         path = tmp_path / name
@@ -273,6 +309,18 @@ def test_bfloat16_is_refused_at_save_time(tmp_path):
 
 
 # -- atomic save -------------------------------------------------------------------------
+def _crashing_pieces(after):
+    real = mxnet_format._pieces
+
+    def pieces(arrays, names):
+        for count, piece in enumerate(real(arrays, names)):
+            if count >= after:
+                yield piece[:3]
+                raise KeyboardInterrupt("simulated crash mid-save")
+            yield piece
+    return pieces
+
+
 def _crashing_write_array(after):
     real = np.lib.format.write_array
     count = [0]
@@ -286,27 +334,31 @@ def _crashing_write_array(after):
     return write_array
 
 
+@pytest.mark.parametrize("suffix", [".params", ".npz"])
 @pytest.mark.parametrize("after", [0, 1, 3])
-def test_crash_mid_save_keeps_the_old_file_and_leaves_no_temporary(after, tmp_path, monkeypatch,
-                                                                    saved):
+def test_crash_mid_save_keeps_the_old_file_and_leaves_no_temporary(after, suffix, tmp_path,
+                                                                    monkeypatch, saved):
     net, _, _ = saved
-    path = tmp_path / "net.params"
+    path = tmp_path / ("net" + suffix)
     net.save_parameters(str(path))
     old = path.read_bytes()
     other = _two_layers()
     other.initialize()
     other(nd.array(X))
-    monkeypatch.setattr(np.lib.format, "write_array", _crashing_write_array(after))
+    if suffix == ".npz":
+        monkeypatch.setattr(np.lib.format, "write_array", _crashing_write_array(after))
+    else:
+        monkeypatch.setattr(mxnet_format, "_pieces", _crashing_pieces(after))
     with pytest.raises(KeyboardInterrupt):
         other.save_parameters(str(path))
     monkeypatch.undo()
     assert path.read_bytes() == old
-    assert os.listdir(tmp_path) == ["net.params"]
-    fresh_path = tmp_path / "new.params"
+    assert os.listdir(tmp_path) == [path.name]
+    fresh_path = tmp_path / ("new" + suffix)
     monkeypatch.setattr(os, "replace", lambda *a: (_ for _ in ()).throw(OSError("disk")))
     with pytest.raises(OSError):
         other.save_parameters(str(fresh_path))
-    assert os.listdir(tmp_path) == ["net.params"]
+    assert os.listdir(tmp_path) == [path.name]
 
 
 def test_a_write_that_fails_half_way_through_a_load_is_undone(saved, monkeypatch):
@@ -350,9 +402,10 @@ def test_a_write_that_fails_half_way_through_a_load_is_undone(saved, monkeypatch
 
 # -- property-based: damaged files ----------------------------------------------------------
 @FAST
-@given(data=st.data())
-def test_damaged_files_raise_and_change_nothing_or_load_exactly(saved, tmp_path_factory, data):
-    net_saved, path, _ = saved
+@given(data=st.data(), npz=st.booleans())
+def test_damaged_files_raise_and_change_nothing_or_load_exactly(saved, saved_npz,
+                                                                tmp_path_factory, data, npz):
+    net_saved, path, _ = saved_npz if npz else saved
     raw = open(path, "rb").read()
     kind = data.draw(st.sampled_from(["truncate", "flip", "splice"]), label="kind")
     if kind == "truncate":
@@ -378,6 +431,9 @@ def test_damaged_files_raise_and_change_nothing_or_load_exactly(saved, tmp_path_
     except ParameterFileError:
         assert_same_state(snap, state(net))
     else:  # only bytes nothing reads (zip comments, timestamps) may change
+        # (MXNet's format: only a cut exactly before the trailer, which leaves MXNet's own
+        # complete file, loads; see tests/test_mxnet_format.py)
+        assert npz or len(damaged) == len(raw) - 20, "a damaged .params file was accepted"
         for (_, a), (_, b) in zip(_values(net_saved).items(), _values(net).items()):
             np.testing.assert_array_equal(a, b)
         net.initialize(force_reinit=True)
@@ -426,7 +482,8 @@ def test_sound_files_with_wrong_names_shapes_or_dtypes_change_nothing(saved, tmp
         dtype = data.draw(st.sampled_from(["float16", "float64", "int32", "uint8", "bool"]))
         arrays[name] = arrays[name].astype(dtype)
         error = ParameterMismatchError
-    path = tmp_path_factory.mktemp("wrong") / "x.params"
+    suffix = data.draw(st.sampled_from([".params", ".npz"]), label="suffix")
+    path = tmp_path_factory.mktemp("wrong") / ("x" + suffix)
     _write_ours(path, arrays)
     for net in (_LOADED_NETS.setdefault("net", _initialized_two_layers()),
                 _LOADED_NETS.setdefault("deferred", _two_layers())):
@@ -436,8 +493,8 @@ def test_sound_files_with_wrong_names_shapes_or_dtypes_change_nothing(saved, tmp
         assert_same_state(snap, state(net))
 
 
-def test_header_tampering_is_detected(saved, tmp_path):
-    net_saved, path, _ = saved
+def test_header_tampering_is_detected(saved_npz, tmp_path):
+    net_saved, path, _ = saved_npz
     with np.load(path) as archive:
         arrays = {k: archive[k] for k in archive.files}
     meta = json.loads(arrays["__keras_defer__"].tobytes())

@@ -8,6 +8,7 @@ module of its family; this module only gathers them.
 from keras_defer.nd import _backend
 from keras_defer.nd import random
 from keras_defer.nd.ctc import CTCLoss, ctc_loss
+from keras_defer.nd.io import load, load_frombuffer, save
 from keras_defer.nd.creation import (
     arange, array, empty, eye, full, linspace, ones, ones_like, zeros, zeros_like,
 )
