@@ -19,14 +19,15 @@ from keras_defer import gluon  # noqa: E402  (needs nn and parameter)
 
 ndarray = nd  # mxnet.nd is mxnet.ndarray
 
-_LAZY = ("autograd", "optimizer", "lr_scheduler", "metric", "recordio")
+_LAZY = ("autograd", "optimizer", "lr_scheduler", "metric", "recordio", "symbol", "sym", "name")
 """Submodules ``mx.<name>`` imports on first use (``import keras_defer as mx``): they
 are not needed to build a net, and importing them all would slow ``import keras_defer``."""
 
 
 def __getattr__(name):
     if name in _LAZY:
-        return importlib.import_module("keras_defer." + name)
+        # mx.sym is mx.symbol, as in MXNet
+        return importlib.import_module("keras_defer." + ("symbol" if name == "sym" else name))
     raise AttributeError("module 'keras_defer' has no attribute %r" % (name,))
 
 __version__ = "0.1.0"

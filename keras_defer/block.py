@@ -32,6 +32,7 @@ from keras_defer.nd.ndarray import NDArray
 from keras_defer.parameter import Parameter, ParameterDict, finish_pending_inits
 from keras_defer.shape_inference import ShapeInference
 from keras_defer.shapes import shape_is_known
+from keras_defer.symbol.symbol import Symbol
 
 __all__ = ["Block", "HybridBlock"]
 
@@ -68,6 +69,7 @@ class Block(ShapeInference, keras.layers.Layer):
         object.__setattr__(self, "_children", OrderedDict())
         object.__setattr__(self, "_reg_params", OrderedDict())
         object.__setattr__(self, "_prefix", full_prefix)
+        object.__setattr__(self, "_empty_prefix", prefix == "")  # naming.NameScope
         if params is not None:
             own = ParameterDict(params.prefix, params)
         elif parent is not None:
@@ -199,12 +201,18 @@ class Block(ShapeInference, keras.layers.Layer):
         out, stack = {}, [(self, prefix + "." if prefix else "")]
         while stack:
             block, path = stack.pop()
-            for attr, param in block._reg_params.items():
+            for attr, param in block._structural_params().items():
                 if param is not None:
                     out[path + attr] = param
             stack.extend(reversed([(child, path + key + ".")
                                    for key, child in block._children.items()]))
         return out
+
+    def _structural_params(self):
+        """``{name: Parameter}`` of this block's own parameters under the names its
+        structural paths end in (``_reg_params``' keys; a layer whose files name them
+        otherwise, as Gluon's recurrent layers, says so here)."""
+        return self._reg_params
 
     def share_parameters(self, shared):
         """Make this block (and its children) hold the Parameters in ``shared`` (a
@@ -308,6 +316,15 @@ class Block(ShapeInference, keras.layers.Layer):
 
     @fast_path.plannable_call
     def __call__(self, *args, **kwargs):
+        if args and isinstance(args[0], Symbol):  # MXNet's graph of this block
+            from keras_defer import export
+
+            return export.call_symbolic(self, args, kwargs)
+        if "_export_graph" not in self.__dict__ and (self.__dict__.get("_active")
+                                                      or not self.built):
+            from keras_defer import export  # what export needs of MXNet's first graph
+
+            export.note_call(self, args)
         if self.__dict__.get("_gluon_forward_hooks"):  # hooks.STATE: hooks run around it
             return hooks.hooked_call(self, args, kwargs)
         if args and isinstance(args[0], NDArray):
@@ -383,7 +400,8 @@ class Block(ShapeInference, keras.layers.Layer):
         if "_forward_on_ndarrays" not in own and ("forward" in own or "hybrid_forward" in own):
             module = cls.__module__ or ""
             cls._forward_on_ndarrays = not (module == "keras_defer"
-                                            or module.startswith("keras_defer."))
+                                            or module.startswith("keras_defer.")) \
+                or module.startswith(keras_compat.GLUON_AUTHORED_MODULES)  # the zoo's
 
     def get_config(self):
         return keras_saving.block_config(self, super().get_config())
@@ -450,6 +468,7 @@ class HybridBlock(Block):
 
     def hybridize(self, active=True, **kwargs):
         object.__setattr__(self, "_active", bool(active))  # Gluon's flag (summary reads it)
+        self.__dict__.pop("_export_graph", None)  # MXNet drops its cached graph
         object.__setattr__(self, "_hybrid_options", dict(kwargs))
         object.__setattr__(self, "_compiled_call", backend.compile_call(self, **kwargs)
                            if active else None)
@@ -461,6 +480,21 @@ class HybridBlock(Block):
                                       % type(self).__name__)
         params = {name: p.data() for name, p in self._reg_params.items() if p is not None}
         return self.hybrid_forward(nd, x, *args, **params)
+
+    def export(self, path, epoch=0, remove_amp_cast=True, **keras_kwargs):
+        """Write ``path-symbol.json`` and ``path-%04d.params`` (``epoch``) as MXNet
+        1.9.1 does, for MXNet's or keras_defer's ``SymbolBlock.imports``; needs a
+        ``hybridize()`` and a forward pass first (``keras_defer.export``). With Keras's
+        ``format=`` (``"tf_saved_model"``), a model's Keras ``export`` runs instead."""
+        if "format" in keras_kwargs and isinstance(self, keras.Model):
+            return keras.Model.export(self, path, **keras_kwargs)
+        if keras_kwargs:
+            raise TypeError("export() got unexpected keyword arguments %s (MXNet's are "
+                            "path, epoch, remove_amp_cast)" % sorted(keras_kwargs))
+        from keras_defer import export
+
+        export.export(self, path, epoch, remove_amp_cast)
+        return None
 
     def hybrid_forward(self, F, x, *args, **kwargs):
         """Override with Gluon's signature: ``F`` is ``keras_defer.nd``, the inputs

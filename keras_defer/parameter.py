@@ -327,6 +327,13 @@ class Parameter:
             raise DeferredInitializationError(deferred_message(self._name))
         raise RuntimeError(not_initialized_message(self._name))
 
+    def var(self):
+        """MXNet's ``Parameter.var()``: the symbol variable standing for this parameter
+        in exported graphs (one per parameter, kept; ``keras_defer.export``)."""
+        from keras_defer import export
+
+        return export.parameter_var(self)
+
     def data(self, ctx=None):
         """The value as an NDArray that reads and writes the Keras variable (as
         Gluon's): ``p.data()[:] = 0`` or ``p.data()[:] += 1`` changes the parameter,

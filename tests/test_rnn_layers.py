@@ -74,3 +74,34 @@ def test_recurrent_net_trains_with_fit(layer, fresh_names):
     net.initialize(init.Xavier())
     block_parity.fit_lowers_loss(net, x, y, "mse", epochs=4)
     assert net[0].l0_i2h_weight.shape[1] == 2
+
+
+# What MXNet 1.9.1 prints for list(layer._collect_params_with_prefix()) (run in its side
+# environment): its recurrent layers name their parameters in save_parameters files by the
+# old unfused cells' paths, so files go both ways only under these names.
+MXNET_FILE_NAMES = {
+    ("LSTM", 2, True): [
+        "_unfused.%d.%s_cell.%s" % (layer, d, kind)
+        for layer in (0, 1) for d in "lr"
+        for kind in ("i2h_weight", "h2h_weight", "i2h_bias", "h2h_bias")],
+    ("GRU", 1, False): ["_unfused.0.i2h_weight", "_unfused.0.h2h_weight",
+                        "_unfused.0.i2h_bias", "_unfused.0.h2h_bias"],
+}
+
+
+@pytest.mark.parametrize("cls, layers, bidirectional", sorted(MXNET_FILE_NAMES))
+def test_parameter_file_names_are_mxnets_unfused_names(tmp_path, cls, layers, bidirectional):
+    from keras_defer import nd
+
+    layer = getattr(rnn, cls)(3, num_layers=layers, bidirectional=bidirectional, input_size=2)
+    layer.initialize()
+    assert list(layer._collect_params_with_prefix()) == MXNET_FILE_NAMES[
+        (cls, layers, bidirectional)]
+    path = str(tmp_path / "rnn.params")
+    layer.save_parameters(path)
+    assert sorted(nd.load(path)) == sorted(MXNET_FILE_NAMES[(cls, layers, bidirectional)])
+    other = getattr(rnn, cls)(3, num_layers=layers, bidirectional=bidirectional)
+    other.load_parameters(path)
+    for name, param in layer.collect_params().items():
+        mine = other.collect_params()[other.prefix + name[len(layer.prefix):]]
+        np.testing.assert_array_equal(mine.data().asnumpy(), param.data().asnumpy())

@@ -1,7 +1,7 @@
 """``mxnet.gluon`` stand-in: ``from keras_defer.gluon import nn`` works as in Gluon.
 
 ``gluon.loss``, ``gluon.data``, ``gluon.utils``, ``gluon.contrib``, ``gluon.metric`` and
-``gluon.Trainer`` are imported on first use (as ``mx.gluon.<name>`` or
+``gluon.Trainer``, ``gluon.SymbolBlock``, ``gluon.model_zoo`` are imported on first use (as ``mx.gluon.<name>`` or
 ``from keras_defer.gluon import loss``): building a net needs none of them.
 """
 
@@ -11,8 +11,8 @@ from keras_defer import nn
 from keras_defer.block import Block, HybridBlock
 from keras_defer.parameter import Constant, Parameter, ParameterDict
 
-_LAZY_MODULES = ("loss", "data", "utils", "trainer", "contrib", "metric")
-_LAZY_NAMES = {"Trainer": "trainer"}
+_LAZY_MODULES = ("loss", "data", "utils", "trainer", "contrib", "metric", "model_zoo", "rnn")
+_LAZY_NAMES = {"Trainer": "trainer", "SymbolBlock": "symbol_block"}
 
 
 def __getattr__(name):
@@ -24,4 +24,4 @@ def __getattr__(name):
 
 
 __all__ = ["nn", "Block", "HybridBlock", "Parameter", "Constant", "ParameterDict",
-           "Trainer", "loss", "data", "utils", "contrib", "metric"]
+           "Trainer", "SymbolBlock", "loss", "data", "utils", "contrib", "metric", "model_zoo", "rnn"]

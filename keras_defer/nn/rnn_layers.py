@@ -195,6 +195,21 @@ class _RNNLayer(HybridBlock):
                         num_layers=self._num_layers, dropout=self._dropout)
 
 
+    def _structural_params(self):
+        """Gluon 1.9.1's file names for the fused layer's parameters (what its
+        ``_collect_params_with_prefix`` writes, "for compatibility with old parameter
+        format"): ``_unfused.0.i2h_weight``, or ``_unfused.0.l_cell.i2h_weight`` when
+        bidirectional, for ``l0_i2h_weight``."""
+        unfused = {}
+        for key, param in self._reg_params.items():
+            direction, layer, kind = key[0], key[1:key.index("_")], key[key.index("_") + 1:]
+            if self._dir == 2:
+                unfused["_unfused.%s.%s_cell.%s" % (layer, direction, kind)] = param
+            else:
+                unfused["_unfused.%s.%s" % (layer, kind)] = param
+        return unfused
+
+
 class RNN(_RNNLayer):
     """Elman RNN: ``h = act(W_i x + b_i + W_h h + b_h)``, act 'relu' or 'tanh'."""
 
