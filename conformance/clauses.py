@@ -6,7 +6,8 @@ statement and where it comes from: a section of the chapter (shared/chapter/defe
 '4.3.x' as rendered), MXNet 1.9.1's source, or 'observed in MXNet 1.9.1'.  DI-* are the
 parameter lifecycle (deferred initialization), ND-* the NDArray (group ndarray), AG-*
 autograd (group autograd), LS-* the Gluon losses (group loss), TR-* optimizers, learning
-rate schedulers and the Trainer (group trainer).  The checks (conformance/checks/, one module per group) name
+rate schedulers and the Trainer (group trainer), FF-* MXNet's NDArray list file format
+(group file_format).  The checks (conformance/checks/, one module per group) name
 these ids.
 """
 
@@ -280,6 +281,51 @@ CLAUSES = [
     Clause("TR-18", "trainer", "trainer.save_states(f) then load_states(f) restores the optimizer as saved: its "
            "states (momenta, moments), update counts, learning rate and scheduler; weights are not touched.",
            TR + " Trainer.save_states/load_states; " + OPT + " Updater.get_states/set_states"),
+    Clause("FF-01", "file_format", "nd.save(f, x | [x, ...] | {name: x}) writes MXNet's NDArray list file "
+           "(conformance/file_format_model.py): uint64 0x112, 0, the count; each array as V2 (uint32 "
+           "0xF993FAC9, storage type 0, int32 ndim, int64 dims, the context, the dtype flag of float32/"
+           "float64/float16/uint8/int32/int8/int64/bool, its little-endian C-order bytes); then the "
+           "names (none for an array or a list, a dict's keys in its order, utf-8), nothing after: "
+           "byte for byte MXNet's file but for the context (divergence 'checksum_trailer': then "
+           "a 20-byte CRC-32 trailer, which MXNet's reader ignores).",
+           "MXNet 1.9.1 src/ndarray/ndarray.cc NDArray::Save, src/c_api/c_api.cc MXNDArraySave; " + SEEN),
+    Clause("FF-02", "file_format", "nd.load(f) of what nd.save wrote returns a list (an array, a list, an "
+           "empty dict) or a dict in the file's order (a non-empty dict), each array with the saved "
+           "shape, dtype and values bit for bit (NaN, inf, -0.0 included).",
+           "MXNet 1.9.1 ndarray/utils.py load"),
+    Clause("FF-03", "file_format", "nd.load(f) of a file as MXNet writes it (the reference writer: arrays "
+           "in the V2 layout, or the older V1 (magic 0xF993FAC8, no storage type) and V0 (no magic, "
+           "uint32 ndim and dims) layouts MXNet 1.9.1 still reads; names or none) gives its arrays, "
+           "names, shapes, dtypes and values.",
+           "MXNet 1.9.1 src/ndarray/ndarray.cc NDArray::Load/LegacyLoad; " + SEEN),
+    Clause("FF-04", "file_format", "nd.load(f) of a file cut short at any byte, or whose list magic, "
+           "array magic or dtype flag is not one of MXNet's, raises MXNetError.",
+           "MXNet 1.9.1 src/c_api/c_api.cc MXNDArrayLoad ('Invalid NDArray file format'); " + SEEN),
+    Clause("FF-05", "file_format", "net.save_parameters(f) writes one array per structural name "
+           "('0.weight', '1.0.bias'; a shared Parameter under each of its positions) and "
+           "net.collect_params().save(f, strip_prefix) one per Parameter name minus strip_prefix, in "
+           "collect order, with the parameters' values (float32), as FF-01's file.",
+           B + " Block.save_parameters/_collect_params_with_prefix; " + P + " ParameterDict.save"),
+    Clause("FF-06", "file_format", "A fresh net of the same architecture (not initialized, or initialized "
+           "and deferred) takes every shape and value from each naming style, calling no initializer: "
+           "structural names through load_parameters, full names through collect_params().load, names "
+           "without the net's prefix through load_parameters (Gluon's legacy route when no name holds "
+           "a '.'), and 'arg:'/'aux:' names (export's) through collect_params().load.",
+           B + " Block.load_parameters; " + P + " ParameterDict.load/load_dict, Parameter._load_init"),
+    Clause("FF-07", "file_format", "Loading a file that lacks a Parameter, holds a name the net lacks, or "
+           "a shape contradicting a known one raises AssertionError (ValueError for an unknown "
+           "structural name through load_parameters); a missing name changes nothing; otherwise Gluon "
+           "has loaded the Parameters before the failing name in file order (divergence "
+           "'atomic_load': nothing changes).",
+           B + " Block.load_parameters; " + P + " ParameterDict.load_dict, Parameter._load_init"),
+    Clause("FF-08", "file_format", "net.export(p, epoch) of a hybridized net that has run writes "
+           "p-symbol.json and p-%04d.params (the epoch), the latter FF-01's file holding "
+           "'aux:NAME' for BatchNorm's running statistics and 'arg:NAME' for every other "
+           "Parameter (a shared one once), with their values.",
+           B + " HybridBlock.export"),
+    Clause("FF-09", "file_format", "gluon.SymbolBlock.imports(p-symbol.json, ['data'], p-0000.params) "
+           "of an exported net gives the net's outputs on the same input (within 1e-5 + 1e-5|y|, "
+           "float32).", "Gluon 1.9.1 gluon/block.py SymbolBlock.imports"),
 ]
 
 BY_ID = {c.id: c for c in CLAUSES}
@@ -299,6 +345,9 @@ ERROR_KINDS = {
     "no_recording": "MXNetError: autograd.record() is not available (keras_defer on JAX)",
     "stale_grad": "UserWarning: Gradient of Parameter `NAME` on context CTX has not been updated "
                   "by backward since last `step`. ...",
+    "load_mismatch": "AssertionError (or ValueError: an unknown structural name) from loading a "
+                     "parameter file that does not fit the net",
+    "bad_file": "MXNetError from nd.load of bytes that are not an NDArray list file",
     "scheduler_defined": "UserWarning: LRScheduler of the optimizer has already been defined. ...",
 }
 

@@ -4,12 +4,12 @@
 run (runner.Run: the adapter, the device, the selected clauses, the tallies).  The
 machine only draws moves; what a move does and which clause each comparison verifies
 live in `conformance.checks`, one module per clause group, on the example's trial
-(checks.common.Trial; Arrays, Graphs, Losses and Training for the ndarray, autograd,
-loss and trainer groups).
+(checks.common.Trial; Arrays, Graphs, Losses, Training and FileFormats for the ndarray,
+autograd, loss, trainer and file_format groups).
 
 The parameter groups (GROUP_RULES) share one machine of net moves; the ndarray,
-autograd, loss and trainer groups (ARRAY_MACHINES) have their own.  GROUPS lists them
-all, in run order.
+autograd, loss, trainer and file_format groups (ARRAY_MACHINES) have their own.  GROUPS
+lists them all, in run order.
 """
 
 from hypothesis import strategies as st
@@ -22,6 +22,7 @@ from conformance.checks.common import Trial, guarded
 from conformance.checks.loss import Losses
 from conformance.checks.trainer import Training
 from conformance.checks.ndarray import Arrays
+from conformance.checks.file_format import FileFormats
 
 # Which moves each group's machine makes (build, initialize, forward, read are always on).
 GROUP_RULES = {
@@ -357,9 +358,65 @@ class TrainerMachine(RuleBasedStateMachine):
         self.trial.finish()
 
 
+class FileFormatMachine(RuleBasedStateMachine):
+    """MXNet's NDArray list file: arrays saved and loaded, files as MXNet writes them,
+    damaged files, nets' parameters saved under each naming style and loaded into fresh
+    nets, files that do not fit, a net exported and imported (checks/file_format.py)."""
+    run = None
+
+    def __init__(self):
+        super().__init__()
+        self.trial = FileFormats(self.run)
+
+    @rule(data=st.data())
+    @guarded
+    def save_and_load(self, data):
+        checks.file_format.save_and_load(self.trial, data)
+
+    save_and_load_again = save_and_load   # every dtype, every form: as often as nets
+
+    @rule(data=st.data())
+    @guarded
+    def reference_file(self, data):
+        checks.file_format.reference_file(self.trial, data)
+
+    @rule(data=st.data())
+    @guarded
+    def damaged_file(self, data):
+        checks.file_format.damaged_file(self.trial, data)
+
+    @rule(data=st.data())
+    @guarded
+    def parameters(self, data):
+        checks.file_format.parameters(self.trial, data)
+
+    parameters_again = parameters   # the naming styles are the group's subject
+
+    @rule(data=st.data())
+    @guarded
+    def mismatch(self, data):
+        checks.file_format.mismatch(self.trial, data)
+
+    # an export compiles the net and then its imported copy: once an example
+    @precondition(lambda self: not self.trial.exported)
+    @rule(data=st.data())
+    @guarded
+    def export(self, data):
+        checks.file_format.export(self.trial, data)
+
+    @invariant()
+    @guarded
+    def counted(self):
+        self.trial.run.steps += 1
+
+    def teardown(self):
+        self.trial.finish()
+
+
 # Groups with machines of their own: arrays, losses, optimizers, not nets.
 ARRAY_MACHINES = {"ndarray": NDArrayMachine, "autograd": AutogradMachine,
-                  "loss": LossMachine, "trainer": TrainerMachine}
+                  "loss": LossMachine, "trainer": TrainerMachine,
+                  "file_format": FileFormatMachine}
 GROUPS = list(GROUP_RULES) + list(ARRAY_MACHINES)
 
 

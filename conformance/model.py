@@ -50,6 +50,13 @@ DIVERGENCES = {
                          "parameter's fresh flag is consumed (Gluon has consumed those of the "
                          "parameters before the stale one, so its retry with "
                          "ignore_stale_grad=True skips them).",
+    # parameter files (conformance/checks/file_format.py)
+    "atomic_load": "Loading a parameter file that does not fit the net (an unknown name, a "
+                   "contradicting shape) changes nothing (Gluon has loaded the Parameters "
+                   "before the failing name).",
+    "checksum_trailer": "nd.save and save_parameters append a trailer after MXNet's bytes "
+                        "(magic b'\\xfekdCRC\\x01\\x00', uint64 length and CRC-32 of the "
+                        "body), which MXNet's reader ignores: damaged bytes are refused.",
 }
 
 UNIFORM = "uniform"  # the value token of Gluon's default initializer: random, not checked

@@ -15,10 +15,11 @@ from conformance.checks.common import ClauseFailure
 
 # Groups whose steps are cheap (arrays, not nets) run this many times the profile's
 # examples: the same order of time as a parameter group, a wider spread of inputs.
-EXAMPLE_SCALE = {"ndarray": 4, "autograd": 4, "loss": 4, "trainer": 6}
+EXAMPLE_SCALE = {"ndarray": 4, "autograd": 4, "loss": 4, "trainer": 6, "file_format": 3}
 # Groups whose steps are dear (a loss's gradient is central differences over every
-# input element; a trainer step runs an optimizer): at most this many steps an example.
-STEP_LIMIT = {"loss": 4, "trainer": 8}
+# input element; a trainer step runs an optimizer; a file_format step may build, run and
+# save a net and load a fresh one): at most this many steps an example.
+STEP_LIMIT = {"loss": 4, "trainer": 8, "file_format": 5}
 
 # Seconds hypothesis may spend shrinking one failure (its internal default is 300).
 SHRINK_SECONDS = {"ci": 20, "dev": 60, "thorough": 300}

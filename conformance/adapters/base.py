@@ -434,3 +434,86 @@ class Adapter:
         if isinstance(exc, UserWarning) and "LRScheduler of the optimizer has already" in text:
             return "scheduler_defined"
         return None
+
+    # -- MXNet's file formats (group file_format): self.ndarrays' save/load, a net's ---------
+    # -- save_parameters/load_parameters and its ParameterDict's save/load -------------------
+    def ff_file_error(self):
+        """The class nd.load raises for bytes that are not an NDArray list file."""
+        return self.MXNetError
+
+    def ff_error_kind(self, exc):
+        """'bad_file', 'load_mismatch' (with the class: 'AssertionError'/'ValueError'),
+        or None."""
+        if isinstance(exc, self.ff_file_error()) and not isinstance(exc, AssertionError):
+            return "bad_file"
+        if isinstance(exc, AssertionError):
+            return "load_mismatch"
+        if isinstance(exc, ValueError) and "is not present in" in str(exc):
+            return "load_mismatch"
+        return None
+
+    def ff_save(self, path, data, device):
+        """nd.save(path, data): `data` a numpy array, a list of them or a dict name ->
+        numpy array, each made an NDArray of its dtype on `device`."""
+        ctx = self.context(device)
+
+        def nd(v):
+            return self.ndarrays.array(v, dtype=v.dtype, ctx=ctx)
+        if isinstance(data, dict):
+            given = {k: nd(v) for k, v in data.items()}
+        elif isinstance(data, list):
+            given = [nd(v) for v in data]
+        else:
+            given = nd(data)
+        self.ndarrays.save(path, given)
+
+    def ff_load(self, path):
+        """nd.load(path) as ('list' | 'dict' | the type's name, names, numpy arrays)."""
+        out = self.ndarrays.load(path)
+        if isinstance(out, dict):
+            return "dict", list(out), [self.nd_values(v) for v in out.values()]
+        if isinstance(out, list):
+            return "list", [], [self.nd_values(v) for v in out]
+        return type(out).__name__, [], []
+
+    def ff_save_parameters(self, net, path):
+        net.save_parameters(path)
+
+    def ff_save_param_dict(self, net, path, strip_prefix):
+        net.collect_params().save(path, strip_prefix=strip_prefix)
+
+    def ff_load_parameters(self, net, path, device):
+        net.load_parameters(path, ctx=self.context(device))
+
+    def ff_load_param_dict(self, net, path, device):
+        net.collect_params().load(path, ctx=self.context(device))
+
+    def ff_values(self, net, name, device):
+        """The Parameter's value (numpy, as stored: dtype kept), or None if data() raises."""
+        try:
+            return self.nd_values(self.param(net, name).data(self.context(device)))
+        except Exception:  # noqa: BLE001 - not initialized, or deferred: no value
+            return None
+
+    def ff_set(self, net, name, values, device):
+        """net.collect_params()[name].set_data(nd.array(values))."""
+        ctx = self.context(device)
+        self.param(net, name).set_data(self.ndarrays.array(values, ctx=ctx))
+
+    def ff_outputs(self, block, x, device):
+        """block(nd.array(x)) as numpy (x: a float32 numpy array)."""
+        out = block(self.ndarrays.array(x, ctx=self.context(device)))
+        return self.nd_values(out)
+
+    def ff_export(self, net, path, epoch):
+        """net.export(path, epoch): path-symbol.json and path-%04d.params."""
+        net.export(path, epoch)
+
+    def ff_imports(self, symbol_file, param_file, device):
+        """gluon.SymbolBlock.imports(symbol_file, ['data'], param_file, ctx)."""
+        return self.gluon.SymbolBlock.imports(symbol_file, ["data"], param_file,
+                                              ctx=self.context(device))
+
+    def ff_reset_names_line(self):
+        """The script line that restarts the name counters (as a new process would)."""
+        return "# (a new process: the name counters start again)"

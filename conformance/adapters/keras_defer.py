@@ -20,7 +20,9 @@ class KerasDeferAdapter(Adapter):
     # ('no_recording' on JAX) and 'jax_32bit'
     divergences = frozenset({"atomic_first_pass", "set_data_uninitialized_unchanged",
                              "deepcopy_compiled", "batchnorm_checks_shapes", "numpy_operands",
-                             "atomic_stale_step"})  # + docs/divergences.md T3
+                             "atomic_stale_step",   # + docs/divergences.md T3
+                             "atomic_load",   # + docs/divergences.md F8
+                             "checksum_trailer"})  # + docs/divergences.md F1
 
     def load(self):
         import keras_defer
@@ -113,6 +115,13 @@ class KerasDeferAdapter(Adapter):
 
     def reset_names(self):
         self.naming.reset_counters()
+
+    def ff_file_error(self):
+        return self.kd.errors.MXNetError
+
+    def ff_reset_names_line(self):
+        return ("from keras_defer import naming; naming.reset_counters()  # names start "
+                "again, as in a new process")
 
     def num_gpus(self):
         return self.kd.num_gpus()

@@ -31,6 +31,10 @@ class MXNetAdapter(Adapter):
     def reset_names(self):
         self.mx.name.NameManager._current.value = self.mx.name.NameManager()
 
+    def ff_reset_names_line(self):
+        return ("import mxnet; mxnet.name.NameManager._current.value = "
+                "mxnet.name.NameManager()  # names start again, as in a new process")
+
     def num_gpus(self):
         return self.mx.context.num_gpus()
 

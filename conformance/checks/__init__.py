@@ -15,6 +15,7 @@ verifies, and a move lives in the module of the group it is about.
     save_load    save/load_parameters, deepcopy (DI-24, DI-25)
     ndarray      NDArray (ND-01..13); autograd: autograd (AG-01..09)
     loss         gluon.loss (LS-01..12); trainer: optimizers, schedulers, Trainer (TR-01..18)
+    file_format  MXNet's NDArray list file: nd.save/load, parameter files, export (FF-01..09)
 
 They import no framework: the trial reaches the implementation through its adapter.
 """
@@ -22,3 +23,4 @@ They import no framework: the trial reaches the implementation through its adapt
 from conformance.checks import common, errors, hybridize, in_units, lifecycle  # noqa: F401
 from conformance.checks import naming, reinit, save_load, set_data, sharing  # noqa: F401
 from conformance.checks import autograd, loss, ndarray, trainer  # noqa: F401,E402
+from conformance.checks import file_format  # noqa: F401,E402
