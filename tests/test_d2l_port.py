@@ -101,6 +101,53 @@ def test_stored_script_is_the_chapter(name):
                           tool_code, flags=re.M | re.S) == code), (name, n)
 
 
+# ------------------------------------------------------------------ read-write's files
+
+MXNET_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "mxnet_reference", "data")
+
+
+def test_read_write_runs_in_a_scratch_directory(tmp_path, monkeypatch):
+    """read-write saves x-file, x-files, mydict and mlp.params where it runs: none of
+    them stays in the working directory of the test, which is given back as it was."""
+    monkeypatch.chdir(tmp_path)
+    cells = replay.run_chapter("read-write")
+    assert [c.n for c in cells if c.error] == []
+    assert os.getcwd() == str(tmp_path) and os.listdir(str(tmp_path)) == []
+
+
+def _chapter_mlp():
+    """A fresh instance of read-write's MLP (cell 5's class, swapped: the chapter's code)."""
+    import ast
+
+    code = dict(runner.split_cells(replay.swapped_script("read-write")))[5]
+    (mlp,) = [node for node in ast.parse(code).body if isinstance(node, ast.ClassDef)]
+    namespace = {}
+    exec("from keras_defer.gluon import nn\n" + ast.get_source_segment(code, mlp), namespace)
+    return namespace["MLP"]()
+
+
+def test_mxnets_mlp_params_load_into_the_chapters_mlp():
+    """read-write's mlp.params as MXNet 1.9.1 wrote it (cell 6), loaded with
+    load_parameters into the chapter's MLP, gives what MXNet's net computed for the
+    chapter's x (cell 5; recorded by record_d2l.py)."""
+    import numpy as np
+
+    from keras_defer import nd
+
+    path = os.path.join(MXNET_DATA, "d2l_read_write_mlp.params")
+    recorded = np.load(os.path.join(MXNET_DATA, "d2l_read_write_xy.npz"))
+    saved = nd.load(path)
+    assert sorted(saved) == ["hidden.bias", "hidden.weight", "output.bias", "output.weight"]
+    assert saved["hidden.weight"].shape == (256, 20) and saved["output.weight"].shape == (10, 256)
+    clone = _chapter_mlp()
+    clone.load_parameters(path)
+    np.testing.assert_array_equal(clone.hidden.weight.data().asnumpy(),
+                                  saved["hidden.weight"].asnumpy())
+    y = clone(nd.array(recorded["x"]))
+    assert y.shape == (2, 10)
+    np.testing.assert_allclose(y.asnumpy(), recorded["y"], rtol=1e-5, atol=1e-6)
+
+
 # ---------------------------------------------------------------- runner and normaliser
 
 

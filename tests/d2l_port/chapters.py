@@ -32,11 +32,13 @@ MXNet 1.9.1 printed (expected/<chapter>.txt), after `normalise`:
   deliberate, documented difference from MXNet: use-gpu 13).
 """
 
+import contextlib
 import math
 import os
 import re
 import subprocess
 import sys
+import tempfile
 
 try:
     from . import runner
@@ -50,7 +52,7 @@ D2L_CELLS = os.path.join(SHARED, "tools", "d2l-cells")
 SCRIPTS = os.path.join(HERE, "scripts")
 EXPECTED = os.path.join(HERE, "expected")
 
-# name -> chapter source under ../shared/d2l (read-write.md is another issue).
+# name -> chapter source under ../shared/d2l.
 CHAPTERS = {
     "ndarray": "chapter_crashcourse/ndarray.md",
     "autograd": "chapter_crashcourse/autograd.md",
@@ -60,6 +62,7 @@ CHAPTERS = {
     "parameters": "chapter_deep-learning-computation/parameters.md",
     "deferred-init": "chapter_deep-learning-computation/deferred-init.md",
     "custom-layer": "chapter_deep-learning-computation/custom-layer.md",
+    "read-write": "chapter_deep-learning-computation/read-write.md",
     "use-gpu": "chapter_deep-learning-computation/use-gpu.md",
 }
 
@@ -87,6 +90,26 @@ BASICS = {
 }
 CHAPTERS.update(BASICS)
 ISOLATED = frozenset(BASICS)
+
+# Every chapter runs in a fresh, empty working directory (deleted afterwards), on both
+# sides: read-write writes `x-file`, `x-files`, `mydict` and `mlp.params` into the
+# current directory (nd.save, save_parameters) and reads them back, which must neither
+# land in the clone nor find a file an earlier run left there. The in-process chapters
+# get one from `scratch_directory` (replay.run_chapter, the recorder's runs), the
+# laid-out ones theirs from layout.chapter_dir.
+
+
+@contextlib.contextmanager
+def scratch_directory(name):
+    """A fresh temporary directory, made the working directory for the block (the
+    previous one is restored and the directory deleted after it)."""
+    previous = os.getcwd()
+    with tempfile.TemporaryDirectory(prefix="d2l_port_%s_" % name) as directory:
+        os.chdir(directory)
+        try:
+            yield directory
+        finally:
+            os.chdir(previous)
 
 # Epoch counts the test lowers, on both sides, so that the chapters run in seconds
 # (underfit-overfit: 3 x 1000 epochs of 10 steps, weight-decay: 4 x 100 epochs of 20,

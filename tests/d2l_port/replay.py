@@ -28,9 +28,11 @@ def expected_transcript(name):
 
 
 def run_chapter(name):
-    """[runner.Cell] of the swapped chapter, run in this process with fresh names."""
+    """[runner.Cell] of the swapped chapter, run in this process with fresh names in a
+    fresh working directory (chapters.scratch_directory)."""
     naming.reset_counters()
-    return runner.run_cells(swapped_script(name), name=name)
+    with chapters.scratch_directory(name):  # read-write writes files where it runs
+        return runner.run_cells(swapped_script(name), name=name)
 
 
 def run_isolated(names):

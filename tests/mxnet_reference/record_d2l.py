@@ -9,7 +9,10 @@ For each chapter (all of tests/d2l_port/chapters.py's CHAPTERS by default) it
    tests/d2l_port/scripts/<chapter>.py, the MXNet version; the tests swap mxnet for
    keras_defer themselves, as `d2l-cells --swap` does;
 2. runs it cell by cell (tests/d2l_port/runner.py) with MXNet's python, unseeded, and
-   stores the transcript as tests/d2l_port/expected/<chapter>.txt;
+   stores the transcript as tests/d2l_port/expected/<chapter>.txt (every chapter runs in
+   a fresh, empty working directory: read-write writes files where it runs); for
+   read-write it also keeps MXNet's mlp.params and the MLP's input and output
+   (tests/mxnet_reference/data/d2l_read_write_mlp.params, d2l_read_write_xy.npz);
 3. runs it again under other seeds (--seeds, default 1 and 2) and checks that the cells
    whose output changes are listed in chapters.RANDOM, that their masked structure does
    not change and that they pass chapters.VALUE_CHECKS in every run (exit status 1 if not).
@@ -69,7 +72,6 @@ def run(python, script, seed=None, name=None, root=None, full=False):
     full), with MXNet's sha1 check accepting the generated Fashion-MNIST files."""
     args = [python, RUNNER, script] + (["--seed", str(seed)] if seed is not None else [])
     env = dict(os.environ, PYTHONHASHSEED="0")
-    cwd = os.path.dirname(script)
     if name in chapters.ISOLATED:
         cwd = layout.chapter_dir(root, name)
         with open(script, encoding="utf-8") as handle:
@@ -80,10 +82,37 @@ def run(python, script, seed=None, name=None, root=None, full=False):
         args = ([python, RUNNER, runnable, "--accept-data", layout.fashion_mnist_root(root)]
                 + args[3:])
         env = layout.environment(root, env)
-    done = subprocess.run(args, capture_output=True, text=True, env=env, cwd=cwd)
+        done = subprocess.run(args, capture_output=True, text=True, env=env, cwd=cwd)
+    else:  # a fresh working directory: read-write writes its files where it runs
+        with chapters.scratch_directory(name or "chapter") as cwd:
+            done = subprocess.run(args, capture_output=True, text=True, env=env, cwd=cwd)
     if done.returncode:
         sys.exit("%s failed:\n%s" % (" ".join(args), done.stderr))
     return done.stdout
+
+
+# read-write's MLP parameters as MXNet saves them (cell 6's mlp.params), its input x and
+# output y (cell 5), for test_d2l_port's cross test: MXNet's file in keras_defer's MLP.
+READ_WRITE_PARAMS = os.path.join(HERE, "data", "d2l_read_write_mlp.params")
+READ_WRITE_XY = os.path.join(HERE, "data", "d2l_read_write_xy.npz")
+_DUMP_READ_WRITE = """
+import shutil, sys
+import numpy as np
+namespace = {"__name__": "__main__"}
+exec(compile(open(sys.argv[1], encoding="utf-8").read(), sys.argv[1], "exec"), namespace)
+assert (namespace["yclone"] == namespace["y"]).asnumpy().all()
+shutil.copyfile("mlp.params", sys.argv[2])
+np.savez(sys.argv[3], x=namespace["x"].asnumpy(), y=namespace["y"].asnumpy())
+"""
+
+
+def record_read_write_files(python, script):
+    """Run read-write's script straight through (unseeded, as the transcript) in a
+    fresh directory and keep its mlp.params, x and y (READ_WRITE_PARAMS, _XY)."""
+    with chapters.scratch_directory("read-write") as cwd:
+        subprocess.run([python, "-c", _DUMP_READ_WRITE, script, READ_WRITE_PARAMS,
+                        READ_WRITE_XY], check=True, cwd=cwd, capture_output=True,
+                       env=dict(os.environ, PYTHONHASHSEED="0"))
 
 
 def full_run_problems(name, reference, full):
@@ -176,6 +205,8 @@ def record(args, root):
         reference = run(python, path, name=name, root=root)
         with open(chapters.expected_path(name), "w", encoding="utf-8") as handle:
             handle.write(reference)
+        if name == "read-write":
+            record_read_write_files(python, path)
         changed, unstable = varying_cells(
             name, reference, [run(python, path, s, name=name, root=root) for s in seeds])
         if name in chapters.SCALE and not args.no_full:
