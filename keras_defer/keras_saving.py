@@ -16,6 +16,7 @@ before loading. Neither works for a block whose parameters may still be deferred
 """
 
 import json
+import os
 import weakref
 
 import keras
@@ -136,7 +137,39 @@ def _deserialize_initializer(text):
 
     if not text:
         return gluon_init.Uniform()
-    return keras.saving.deserialize_keras_object(json.loads(text))
+    return keras.saving.deserialize_keras_object(_parse_note(text))
+
+
+def _parse_note(raw):
+    """JSON from a ``.keras`` file's variable store, depth-bounded (a hostile file gets
+    ``ParameterFileError``, never a ``RecursionError``)."""
+    from keras_defer.serialization import parse_json
+
+    return parse_json(raw, "<.keras file>", "a keras_defer variable note", max_depth=64)
+
+
+def save_model_atomic(model, filepath, overwrite=True, zipped=None, **kwargs):
+    """``keras.Model.save`` that never leaves a half-written ``.keras`` file: Keras
+    writes the target in place (a crash mid-save leaves it empty or cut, the old model
+    gone), so a zipped ``.keras`` save goes to a temporary ``.keras`` file beside the
+    target, fsynced, then renamed over it; a crashed save's temporary file is removed
+    by the next save of the same target. Every other destination (``.h5``, an unzipped
+    folder, ``hf://``) is Keras's own path, unchanged."""
+    from keras_defer import mxnet_format
+    from keras.src.utils import io_utils
+
+    path = filepath if isinstance(filepath, str) else (
+        os.fspath(filepath) if isinstance(filepath, os.PathLike) else None)
+    if (path is None or not path.endswith(".keras") or path.startswith("hf://")
+            or zipped is False or kwargs.get("save_format")):
+        return keras.Model.save(model, filepath, overwrite=overwrite, zipped=zipped,
+                                **kwargs)
+    if os.path.exists(path) and not overwrite:  # Keras's question, asked before writing
+        if not io_utils.ask_to_proceed_with_overwrite(path):
+            return None
+    with mxnet_format.atomic_path(path, suffix=".keras") as tmp:
+        keras.Model.save(model, tmp, overwrite=True, zipped=zipped, **kwargs)
+    return None
 
 
 def build_from_config(block, config):
@@ -166,7 +199,7 @@ def load_own_variables(block, store):
     keys = set(store.keys())
     notes = {}
     if _PENDING_KEY in keys:
-        notes = json.loads(bytes(np.asarray(store[_PENDING_KEY], dtype=np.uint8)).decode())
+        notes = _parse_note(bytes(np.asarray(store[_PENDING_KEY], dtype=np.uint8)))
     for attr, param in block._reg_params.items():
         if param is None:
             continue

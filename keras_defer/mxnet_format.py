@@ -24,9 +24,13 @@ cannot make the reader allocate more than the file holds. Nothing is ever execut
 """
 
 import contextlib
+import hashlib
 import os
 import queue
+import re
 import secrets
+import socket
+import stat
 import struct
 import threading
 import zlib
@@ -37,7 +41,7 @@ from keras_defer.errors import MXNetError
 
 __all__ = ["ParameterFileError", "LIST_MAGIC", "V1_MAGIC", "V2_MAGIC", "V3_MAGIC",
            "DTYPE_FLAGS", "write", "read", "to_bytes", "from_bytes", "is_mxnet_file",
-           "atomic_file"]
+           "atomic_file", "atomic_path", "temp_name", "clean_stale_temps", "open_regular"]
 
 LIST_MAGIC = 0x112
 V1_MAGIC = 0xF993FAC8
@@ -145,13 +149,69 @@ class _BytesSink:
         return b"".join(self._parts)
 
 
-@contextlib.contextmanager
-def atomic_file(filename):
-    """A binary handle on a temporary file beside ``filename`` that replaces it (fsynced)
-    only if the block succeeds: a crash mid-save leaves the old file or none."""
+_HOST_TAG = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
+
+
+def _temp_pattern(basename, suffix):
+    """Our temporary files for ``basename``: ``.<basename>.tmp-<host>-<pid>-<12 hex><suffix>``."""
+    return re.compile(r"\.%s\.tmp-([0-9a-f]{8})-([0-9]{1,10})-[0-9a-f]{12}%s\Z"
+                      % (re.escape(basename), re.escape(suffix)))
+
+
+def temp_name(filename, suffix=""):
+    """A fresh temporary name beside ``filename`` naming this host and process, so a
+    later save can tell a crashed writer's leftover from a live writer's file."""
     folder = os.path.dirname(os.path.abspath(filename))
-    tmp = os.path.join(folder, ".%s.tmp-%s" % (os.path.basename(filename),
-                                               secrets.token_hex(6)))
+    return os.path.join(folder, ".%s.tmp-%s-%d-%s%s" % (
+        os.path.basename(filename), _HOST_TAG, os.getpid(), secrets.token_hex(6), suffix))
+
+
+def _writer_is_dead(pid):
+    if pid == os.getpid() or pid <= 0:
+        return False  # this process (maybe another thread's save) is alive
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # EPERM: alive, another user's
+        return False
+    return False
+
+
+def clean_stale_temps(filename, suffix=""):
+    """Remove the temporary files a crashed save of ``filename`` left behind: only names
+    of our exact pattern, written on this host by a process that no longer exists
+    (never a live concurrent writer's, never another host's, never a user's file)."""
+    folder = os.path.dirname(os.path.abspath(filename))
+    basename = os.path.basename(filename)
+    pattern = _temp_pattern(basename, suffix)
+    prefix = ".%s.tmp-" % basename
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        if not entry.name.startswith(prefix):
+            continue
+        match = pattern.match(entry.name)
+        if (match is None or match.group(1) != _HOST_TAG
+                or not _writer_is_dead(int(match.group(2)))):
+            continue
+        try:
+            if entry.is_file(follow_symlinks=False):
+                os.unlink(entry.path)
+        except OSError:
+            pass  # another save cleaned it first, or no right to: harmless
+
+
+@contextlib.contextmanager
+def atomic_file(filename, suffix=""):
+    """A binary handle on a temporary file beside ``filename`` that replaces it (fsynced)
+    only if the block succeeds: a crash mid-save leaves the old file or none, and the
+    crashed save's temporary file is removed by the next save of ``filename``."""
+    folder = os.path.dirname(os.path.abspath(filename))
+    clean_stale_temps(filename, suffix)
+    tmp = temp_name(filename, suffix)
     # O_EXCL: never follow or clobber; 0o666 so the umask applies as for open().
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
@@ -167,6 +227,64 @@ def atomic_file(filename):
             pass
         raise
     _fsync_folder(folder)
+
+
+@contextlib.contextmanager
+def atomic_path(filename, suffix=""):
+    """``atomic_file`` for a writer that wants a name (Keras's ``model.save``): yields the
+    path of an empty temporary file beside ``filename`` (ending in ``suffix``), which
+    replaces ``filename`` (fsynced) only if the block succeeds."""
+    folder = os.path.dirname(os.path.abspath(filename))
+    clean_stale_temps(filename, suffix)
+    tmp = temp_name(filename, suffix)
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    try:
+        yield tmp
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, filename)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    _fsync_folder(folder)
+
+
+_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a named pipe (FIFO)"),
+          (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+          (stat.S_ISSOCK, "a socket"))
+
+
+def _check_regular(label, mode):
+    if not stat.S_ISREG(mode):
+        kind = next((k for test, k in _KINDS if test(mode)), "not a regular file")
+        raise ParameterFileError(
+            "'%s' is %s, not a regular file: parameter and NDArray files are loaded from "
+            "regular files only (reading a pipe or device could block forever or never "
+            "end). Copy the data into a file and load that." % (label, kind))
+
+
+def open_regular(filename, buffering=-1):
+    """``open(filename, 'rb')`` for a regular file only: anything else (a named pipe, a
+    directory, a device) is refused before it is read, and a pipe swapped in after the
+    check is opened without blocking and refused too."""
+    label = os.fspath(filename)
+    _check_regular(label, os.stat(label).st_mode)  # FileNotFoundError etc. propagate
+    fd = os.open(label, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
+                 | getattr(os, "O_CLOEXEC", 0))
+    try:
+        _check_regular(label, os.fstat(fd).st_mode)
+        if hasattr(os, "O_NONBLOCK"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb", buffering=buffering)
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def _fsync_folder(folder):
@@ -459,7 +577,7 @@ def _read_file(handle, size, body_end, check):
 def read(filename):
     """``(arrays, names)`` from an MXNet NDArray file (names ``[]`` for a list)."""
     label = os.fspath(filename)
-    with open(label, "rb", buffering=0) as handle:  # FileNotFoundError etc. propagate
+    with open_regular(label, buffering=0) as handle:  # FileNotFoundError etc. propagate
         size = os.fstat(handle.fileno()).st_size
         tail = os.pread(handle.fileno(), _TRAILER.size, size - _TRAILER.size) \
             if size >= _TRAILER.size else b""

@@ -23,9 +23,9 @@ so a crash mid-save leaves the old file (or none), never a half-written one.
 """
 
 import hashlib
-import io
 import json
 import os
+import re
 import zipfile
 
 import numpy as np
@@ -202,7 +202,9 @@ def _read_mxnet(filename):
 
 def _read(filename):
     """``{name: ndarray}`` from a verified file, or ``ParameterFileError``."""
-    with open(filename, "rb") as handle:  # FileNotFoundError etc. propagate as is
+    # a regular file only (a named pipe would block forever); FileNotFoundError etc.
+    # propagate as is
+    with mxnet_format.open_regular(filename) as handle:
         head = handle.read(16)
         handle.seek(0)
         if mxnet_format.is_mxnet_file(head):
@@ -223,9 +225,10 @@ def _read(filename):
     if header is None:
         raise _not_ours(filename, "it is a NumPy .npz archive without the header")
     try:
-        meta = json.loads(header.tobytes().decode())
+        meta = parse_json(header.tobytes(), filename, "the keras_defer header",
+                          max_depth=_HEADER_DEPTH)
         assert isinstance(meta, dict) and meta.get("format") == FORMAT
-    except (ValueError, AssertionError, UnicodeDecodeError):
+    except AssertionError:
         raise ParameterFileError("'%s': the keras_defer header is damaged." % filename) from None
     if not isinstance(meta.get("version"), int) or meta["version"] > VERSION:
         raise ParameterFileError(
@@ -239,7 +242,112 @@ def _read(filename):
     return arrays
 
 
-def _read_archive(handle):
+#: Our header nests 2 deep (an object holding a list); anything far deeper is hostile.
+_HEADER_DEPTH = 16
+#: A deflated member may expand at most this much (float weights deflate to ~90 %;
+#: keras_defer itself writes members stored, uncompressed). Deflate reaches ~1,000x
+#: on zeros, which is how a 2 MB file claims 2 GiB.
+MAX_INFLATE_RATIO = 32
+_INFLATE_SLACK = 1 << 16  # tiny members (a header, a scalar) may expand more
+_READ_CHUNK = 4 << 20
+
+
+def parse_json(raw, label, what, max_depth):
+    """JSON from a file's bytes, nesting at most ``max_depth`` deep, else
+    ``ParameterFileError`` (never ``RecursionError``: the depth is measured without
+    recursion before ``json`` parses anything)."""
+    try:
+        text = raw.decode("utf-8") if isinstance(raw, (bytes, bytearray)) else raw
+    except UnicodeDecodeError:
+        raise ParameterFileError("'%s': %s is not UTF-8 text." % (label, what)) from None
+    depth = json_depth(text)
+    if depth > max_depth:
+        raise ParameterFileError(
+            "'%s': %s nests %d levels deep; at most %d are expected. The file is damaged or"
+            " was made to attack the reader; nothing was changed." % (label, what, depth,
+                                                                      max_depth))
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise ParameterFileError("'%s': %s is damaged (%s)." % (label, what, exc)) from None
+
+
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
+
+
+def json_depth(text):
+    """The deepest nesting of ``[``/``{`` in JSON ``text`` (strings skipped), vectorized."""
+    stripped = _JSON_STRING.sub("", text).encode("utf-8", "replace")
+    codes = np.frombuffer(stripped, dtype=np.uint8)
+    steps = (np.isin(codes, (ord("["), ord("{"))).astype(np.int64)
+             - np.isin(codes, (ord("]"), ord("}"))))
+    return int(np.cumsum(steps).max()) if steps.size else 0
+
+
+def _member_size_problem(info):
+    """Why a zip member's declared sizes are refused (before anything is inflated)."""
+    if info.compress_type == zipfile.ZIP_STORED:
+        if info.file_size != info.compress_size:
+            return "it is stored uncompressed but declares %d bytes in %d" % (
+                info.file_size, info.compress_size)
+        return None
+    bound = MAX_INFLATE_RATIO * info.compress_size + _INFLATE_SLACK
+    if info.file_size > bound:
+        return ("it declares %d bytes compressed into %d (a ratio of %.0f:1, above the "
+                "%d:1 keras_defer accepts: a zip bomb, or an archive of almost constant "
+                "arrays: save it uncompressed with np.savez or save_parameters)"
+                % (info.file_size, info.compress_size,
+                   info.file_size / max(info.compress_size, 1), MAX_INFLATE_RATIO))
+    return None
+
+
+def _read_member(archive, info, name):
+    """One ``.npy`` member, checked from its headers before anything is allocated: the
+    zip's declared size must be the npy header's plus its shape's bytes exactly."""
+    problem = _member_size_problem(info)
+    if problem:
+        raise ParameterFileError("entry '%s' is refused: %s. Nothing was loaded."
+                                 % (name, problem))
+    with archive.open(info) as member:  # reads at most the declared size; checks CRC
+        version = np.lib.format.read_magic(member)
+        if version not in ((1, 0), (2, 0), (3, 0)):
+            raise ValueError("%r: npy version %s" % (name, version))
+        reader = {(1, 0): np.lib.format.read_array_header_1_0}.get(
+            version, np.lib.format.read_array_header_2_0)
+        shape, fortran, dtype = reader(member)  # numpy bounds the header's size
+        if dtype.kind not in "biufc" or dtype.hasobject:
+            raise ValueError("%r holds dtype %s" % (name, dtype))
+        nbytes = dtype.itemsize
+        for dim in shape:
+            nbytes *= int(dim)  # Python ints: no overflow
+        left = info.file_size - member.tell()
+        if nbytes != left:
+            raise ParameterFileError(
+                "entry '%s' declares shape %s of %s (%d bytes) but the archive holds %d "
+                "bytes for it: damaged, truncated or hostile. Nothing was allocated or "
+                "loaded." % (name, tuple(shape), dtype.name, nbytes, left))
+        data = np.empty(nbytes, dtype=np.uint8)  # the checked size; writable, aligned
+        done = 0
+        while done < nbytes:  # in chunks: no second copy of a big array
+            chunk = member.read(min(_READ_CHUNK, nbytes - done))
+            if not chunk:
+                break
+            data[done:done + len(chunk)] = np.frombuffer(chunk, dtype=np.uint8)
+            done += len(chunk)
+        if done != nbytes or member.read(1):
+            raise ValueError("%r: %d bytes of data, %d declared" % (name, done, nbytes))
+    value = data.view(dtype)
+    order = "F" if fortran else "C"
+    return value.reshape(shape, order=order).copy(order="C") if fortran \
+        else value.reshape(shape)
+
+
+def read_npz(handle, label):
+    """``{name: ndarray}`` from a zip of ``.npy`` members (an open binary file), with
+    every member's sizes checked from the headers before it is read: memory stays
+    bounded by what the file holds (at most ``MAX_INFLATE_RATIO`` times, for a deflated
+    member), whatever the headers claim. Errors: ``ParameterFileError`` naming the
+    member, or the zip/numpy errors that ``_read`` turns into one."""
     arrays = {}
     with zipfile.ZipFile(handle) as archive:
         for info in archive.infolist():
@@ -248,14 +356,15 @@ def _read_archive(handle):
             name = info.filename[:-4]
             if name in arrays:
                 raise ValueError("member %r appears twice" % info.filename)
-            data = io.BytesIO(archive.read(info))  # checks the member's CRC
-            value = np.lib.format.read_array(data, allow_pickle=False)
-            if data.tell() != len(data.getbuffer()):
-                raise ValueError("trailing bytes after %r" % info.filename)
-            if value.dtype.kind not in "biufc" or value.dtype.hasobject:
-                raise ValueError("%r holds dtype %s" % (name, value.dtype))
-            arrays[name] = value
+            try:
+                arrays[name] = _read_member(archive, info, name)
+            except ParameterFileError as exc:
+                raise ParameterFileError("'%s': %s" % (label, exc)) from None
     return arrays
+
+
+def _read_archive(handle):
+    return read_npz(handle, getattr(handle, "name", "<archive>"))
 
 
 # -- loading ---------------------------------------------------------------------------
@@ -298,6 +407,15 @@ def _plan_load(named, arrays, filename, allow_missing, ignore_extra, cast_dtype,
         entry = plan.get(id(param))
         known = entry[2] if entry else param.shape
         shape = merge_shapes(known, value.shape)
+        if shape is not None and any(v == 0 and k == 0 for k, v in zip(known or (),
+                                                                         value.shape)):
+            # MXNet 1.9.1 refuses it too (MXNetError: _copyto inferring shapes failed)
+            raise ParameterMismatchError(
+                "Failed loading Parameter '%s' (%s) from file '%s': the saved shape %s is "
+                "incomplete (a 0 dim where the parameter's shape %s is still unknown); a "
+                "saved parameter has a complete shape. Was the file written from a "
+                "deferred parameter? Nothing was changed."
+                % (name, param.name, filename, tuple(value.shape), known))
         if shape is None or shape != tuple(value.shape):
             raise ParameterMismatchError(
                 "Failed loading Parameter '%s' (%s) from file '%s': shape incompatible, "

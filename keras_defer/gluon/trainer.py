@@ -263,6 +263,9 @@ class Trainer:
 STATES_FORMAT = "keras_defer.trainer_states"
 STATES_VERSION = 1
 _MAX_HEADER_BYTES = 1 << 24
+#: JSON nesting a states header may have (ours: a few levels per nested state);
+#: deeper is refused before parsing, never a RecursionError.
+_MAX_HEADER_DEPTH = 64
 
 
 class _Encoder:
@@ -354,7 +357,9 @@ class _Decoder:
         self.arrays = arrays
 
     def refuse(self, why):
-        raise ValueError(
+        from keras_defer.mxnet_format import ParameterFileError  # also a ValueError
+
+        raise ParameterFileError(
             "Trainer.load_states: %r is not a valid keras_defer trainer-states file (%s)."
             % (self.fname, why))
 
@@ -425,10 +430,17 @@ class _Decoder:
 
 def _load_states(fname):
     """``(optimizer, states)`` read from ``fname``; raises before anything changes."""
+    from keras_defer import mxnet_format, serialization
+
     try:
-        with np.load(fname, allow_pickle=False) as npz:
-            arrays = {key: npz[key] for key in npz.files}
-    except (ValueError, zipfile.BadZipFile, EOFError):
+        # a regular file only (a pipe would block), every member's sizes checked
+        # from the zip and npy headers before anything is inflated or allocated
+        with mxnet_format.open_regular(fname) as handle:
+            arrays = serialization.read_npz(handle, fname)
+    except mxnet_format.ParameterFileError:
+        raise
+    except (ValueError, zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, RuntimeError,
+            NotImplementedError):
         raise ValueError(
             "Trainer.load_states: %r is not a keras_defer trainer-states file (an .npz "
             "archive of plain arrays). MXNet's save_states files are pickles, which "
@@ -438,10 +450,13 @@ def _load_states(fname):
     raw = arrays.pop("__header__", None)
     if raw is None or raw.dtype != np.uint8 or raw.ndim != 1 or raw.size > _MAX_HEADER_BYTES:
         decoder.refuse("no header")
+    from keras_defer.mxnet_format import ParameterFileError
+
     try:
-        header = json.loads(raw.tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        decoder.refuse("an unreadable header")
+        header = serialization.parse_json(raw.tobytes(), fname, "the trainer-states "
+                                          "header", max_depth=_MAX_HEADER_DEPTH)
+    except ParameterFileError as exc:
+        decoder.refuse("an unreadable header: %s" % exc)
     if not isinstance(header, dict) or header.get("format") != STATES_FORMAT:
         decoder.refuse("another format")
     if header.get("version") != STATES_VERSION:

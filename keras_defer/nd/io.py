@@ -66,7 +66,7 @@ def load(fname):
     Returns a list of NDArrays, or a dict of str to NDArray when the file has names.
     A damaged, truncated or sparse file raises ``ParameterFileError`` (an MXNetError)."""
     fname = _filename(fname, "load")
-    with open(fname, "rb") as handle:
+    with mxnet_format.open_regular(fname) as handle:  # a pipe or device: refused
         head = handle.read(4)
     if head.startswith(b"PK"):  # save_parameters' checked .npz: verified, never unpickled
         from keras_defer import serialization

@@ -100,6 +100,12 @@ class _SequentialMixin:
         )
         return "{name}(\n{modstr}\n)".format(name=type(self).__name__, modstr=modstr)
 
+    def save(self, filepath, overwrite=True, zipped=None, **kwargs):
+        """``keras.Model.save``, atomic for ``.keras`` files: a crash mid-save leaves the
+        old file or the new one, complete (``keras_saving.save_model_atomic``)."""
+        return keras_saving.save_model_atomic(self, filepath, overwrite=overwrite,
+                                              zipped=zipped, **kwargs)
+
     def compile(self, *args, **kwargs):
         """``keras.Model.compile``; a Gluon loss given as ``loss`` is called as Gluon's,
         ``loss(pred, label)``, and averaged over the batch (``keras_loss``)."""
