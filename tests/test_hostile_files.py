@@ -496,3 +496,23 @@ def test_a_zero_dim_where_the_deferred_shape_is_unknown_is_refused(tmp_path, suf
     assert_same_state(before, state(net))
     net(nd.ones((2, 3)))  # still a working deferred net
     assert net.weight.shape == (8, 3)
+
+
+def test_symbol_files_refuse_deep_nesting_and_pipes_without_hanging(tmp_path):
+    """The symbol JSON readers (``sym.load``, ``SymbolBlock.imports``) as the parameter
+    readers: a nesting bomb is an MXNetError, not a RecursionError; a named pipe is
+    refused without blocking."""
+    from keras_defer import gluon
+    from keras_defer import symbol as sym
+    from keras_defer.errors import MXNetError
+
+    deep = tmp_path / "deep-symbol.json"
+    deep.write_text("[" * 100000 + "]" * 100000)
+    for load in (lambda f: sym.load(f), lambda f: gluon.SymbolBlock.imports(f, ["data"])):
+        with pytest.raises(MXNetError, match="nests deeper"):
+            load(str(deep))
+    fifo = tmp_path / "pipe-symbol.json"
+    os.mkfifo(fifo)
+    for load in (lambda f: sym.load(f), lambda f: gluon.SymbolBlock.imports(f, ["data"])):
+        with pytest.raises(MXNetError, match="not a regular file"):
+            load(str(fifo))

@@ -107,8 +107,10 @@ class SymbolBlock(HybridBlock):
         """Import a model exported by ``HybridBlock.export`` (or MXNet's
         ``Module.save_checkpoint``): ``model-symbol.json`` and, when given, the
         parameters ``model-0000.params`` (MXNet's binary format or keras_defer's)."""
-        with open(symbol_file, "r") as handle:
-            text = handle.read()
+        from keras_defer.mxnet_format import open_regular  # a pipe never blocks
+
+        with open_regular(symbol_file) as handle:
+            text = handle.read().decode("utf-8")
         if isinstance(input_names, str):
             input_names = [input_names]
         ret = SymbolBlock(text, list(input_names))

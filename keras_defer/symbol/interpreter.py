@@ -28,6 +28,12 @@ def parse_json(text):
     """The graph dict of an MXNet symbol JSON text, with a clear error for non-JSON."""
     import json
 
+    from keras_defer.serialization import json_depth
+    from keras_defer.symbol.json_format import MAX_DEPTH
+
+    if isinstance(text, str) and json_depth(text) > MAX_DEPTH:  # json would recurse
+        raise MXNetError("The symbol file is not MXNet symbol JSON: it nests deeper than "
+                         "a symbol graph does (at most %d levels of [ and {)" % MAX_DEPTH)
     try:
         graph = json.loads(text)
     except ValueError as exc:

@@ -133,14 +133,24 @@ def _entry(value, count, where):
     return (value[0], value[1], value[2] if len(value) == 3 else 0)
 
 
+MAX_DEPTH = 8
+"""A symbol graph nests 5 levels (graph, nodes, node, inputs, entry); allow some slack."""
+
+
 def read_graph(text):
     """Parse and check symbol JSON; returns ``(nodes, heads)``: each node a dict with
     ``op``, ``name``, ``attrs`` (str -> str), ``inputs`` (``(id, index, version)``),
     ``num_outputs`` (from ``node_row_ptr`` when present, else None); heads as entries.
     Refuses (MXNetError) anything that is not such a graph, naming what is wrong."""
+    from keras_defer.serialization import json_depth
+
+    if isinstance(text, str) and json_depth(text) > MAX_DEPTH:
+        # measured without recursion: json.loads would raise RecursionError
+        _fail("it nests deeper than a symbol graph does (at most %d levels of [ and {)"
+              % MAX_DEPTH)
     try:
         data = json.loads(text)
-    except (TypeError, ValueError) as err:
+    except (TypeError, ValueError, RecursionError) as err:
         _fail("it is not JSON (%s)" % err)
     if not isinstance(data, dict) or not isinstance(data.get("nodes"), list):
         _fail("the top level must be an object with a 'nodes' list")

@@ -580,5 +580,7 @@ def load(fname):
     """The symbol saved in the file ``fname`` (``save``, ``export``)."""
     if not isinstance(fname, str):
         raise TypeError("fname need to be string")
-    with open(fname) as f:
-        return load_json(f.read())
+    from keras_defer.mxnet_format import open_regular  # a pipe or device never blocks
+
+    with open_regular(fname) as f:
+        return load_json(f.read().decode("utf-8"))
