@@ -327,6 +327,12 @@ FRAMEWORK_PACKAGES = frozenset({"keras", "keras_defer", "tensorflow", "torch", "
 """Top-level packages whose code reads a block's attributes as a Keras layer's
 (``keras_defer.attributes``): Keras, the frameworks under it, keras_defer itself."""
 
+GLUON_AUTHORED_MODULES = ("keras_defer.gluon.model_zoo.",)
+"""keras_defer modules written as a Gluon author writes (MXNet's model zoo, ported as it
+is: ``self.output = nn.Dense(classes)`` and ``self.output(x)``): their reads and writes
+of a block's attributes are a user's, not Keras's, and their blocks' ``forward`` /
+``hybrid_forward`` get NDArrays as a user's do (``Block.__init_subclass__``)."""
+
 
 @functools.lru_cache(maxsize=None)
 def keras_names():
@@ -341,4 +347,5 @@ def called_from_framework(depth=1):
     """Whether the code ``depth`` frames up from the caller (1: whoever called the
     caller) is in one of ``FRAMEWORK_PACKAGES`` rather than a user's."""
     name = sys._getframe(depth + 1).f_globals.get("__name__") or ""
-    return name.partition(".")[0] in FRAMEWORK_PACKAGES
+    return name.partition(".")[0] in FRAMEWORK_PACKAGES and \
+        not name.startswith(GLUON_AUTHORED_MODULES)

@@ -82,10 +82,18 @@ class NameScope:
         self._previous = []
 
     def __enter__(self):
+        # MXNet: a block made with ``prefix=''`` opens no scope of its own; its children
+        # are named and counted in the enclosing scope (the model zoo's
+        # ``HybridSequential(prefix='')`` holds ``alexnet0_dense0_``, and the Dense its
+        # parent adds next is ``alexnet0_dense2_``)
+        if getattr(self.block, "_empty_prefix", False):
+            return self
         self._previous.append(_current_scope())
         _state.scope = self
         return self
 
     def __exit__(self, *exc):
+        if getattr(self.block, "_empty_prefix", False):
+            return False
         _state.scope = self._previous.pop()
         return False

@@ -215,6 +215,12 @@ class _Conv(HybridBlock):
         groups = self._groups
         if groups == 1:
             y = self._compute(x, kernel)
+        elif self._is_depthwise():
+            # one group per input channel (MobileNet): one depthwise convolution, not
+            # `groups` convolutions of one channel each (mobilenet1.0: 4,974 ops a pass)
+            y = self._compute(x, keras.ops.reshape(
+                kernel, tuple(self._kernel) + (groups, self._channels // groups)),
+                conv=keras.ops.depthwise_conv)
         else:  # split by hand: TF's CPU has no grouped-convolution kernels
             xs = keras.ops.split(x, groups, axis=-1)
             ks = keras.ops.split(kernel, groups, axis=-1)
@@ -239,21 +245,27 @@ class _Conv(HybridBlock):
             for k, s, p, d in zip(self._kernel, self._strides, self._padding, self._dilation)
         )
 
-    def _compute(self, x, kernel):
+    def _is_depthwise(self):
+        """One input channel per group, 2-D, not transposed: Keras's depthwise_conv
+        (kernel (*kernel, in_channels, channels/in_channels)) computes it."""
+        return (not self._transpose and len(self._kernel) == 2
+                and self.weight.shape[-1 if self._channels_last else 1] == 1)
+
+    def _compute(self, x, kernel, conv=keras.ops.conv):
         strides, dilation = self._strides, self._dilation
         if any(self._padding) and self._same_padding():
-            return keras.ops.conv(x, kernel, strides=1, padding="same",
-                                  data_format="channels_last", dilation_rate=dilation)
+            return conv(x, kernel, strides=1, padding="same",
+                        data_format="channels_last", dilation_rate=dilation)
         x = _pad_spatial(x, self._padding, self._padding)
         if any(s > 1 for s in strides) and any(d > 1 for d in dilation):
             # TensorFlow refuses strides and dilation together: convolve densely and
             # subsample, which is the same for a 'valid' convolution.
-            y = keras.ops.conv(x, kernel, strides=1, padding="valid",
-                               data_format="channels_last", dilation_rate=dilation)
+            y = conv(x, kernel, strides=1, padding="valid",
+                     data_format="channels_last", dilation_rate=dilation)
             index = (slice(None),) + tuple(slice(None, None, s) for s in strides)
             return y[index + (slice(None),)]
-        return keras.ops.conv(x, kernel, strides=strides, padding="valid",
-                              data_format="channels_last", dilation_rate=dilation)
+        return conv(x, kernel, strides=strides, padding="valid",
+                    data_format="channels_last", dilation_rate=dilation)
 
     def __repr__(self):
         s = "{name}({mapping}, kernel_size={kernel}, stride={stride}"
