@@ -320,6 +320,8 @@ class Block(ShapeInference, keras.layers.Layer):
             from keras_defer import export
 
             return export.call_symbolic(self, args, kwargs)
+        if args and not hasattr(args[0], "shape"):  # before any hook, state or Keras
+            raise TypeError(ndarray_io.not_a_tensor_message(self, args[0]))
         if "_export_graph" not in self.__dict__ and (self.__dict__.get("_active")
                                                       or not self.built):
             from keras_defer import export  # what export needs of MXNet's first graph
@@ -384,9 +386,7 @@ class Block(ShapeInference, keras.layers.Layer):
                 else:
                     param._check_initialized()  # raises Gluon's RuntimeError
         if not args or not hasattr(args[0], "shape"):
-            raise TypeError(
-                "%s expects a tensor as its first input, got %r" % (self.name, args[:1])
-            )
+            raise TypeError(ndarray_io.not_a_tensor_message(self, args[0] if args else None))
         object.__setattr__(self, "_input_shapes", [_input_shape(a) for a in args
                                                    if hasattr(a, "shape")])
         self.build(_input_shape(args[0]))

@@ -169,8 +169,30 @@ def device_scope(ctx=None):
             return _NO_SCOPE
         ctx = stack[-1][0]
     elif not isinstance(ctx, Context):
+        if isinstance(ctx, (list, tuple)):  # arrays live on one device
+            raise TypeError("ctx must be one Context here (mx.cpu(), mx.gpu(0), ...), got "
+                            "the %s %r: write ctx=%r" % (type(ctx).__name__, ctx,
+                                                         _first_hint(ctx)))
         ctx = _checked(ctx)
     return keras.device(ctx.keras_device)
+
+
+def _first_hint(ctxs):
+    """How to write the first of ``ctxs`` as one Context (for an error's fix)."""
+    first = ctxs[0] if ctxs else None
+    if isinstance(first, Context):
+        return _Hint("mx.%s(%d)" % (first.device_type, first.device_id))
+    if isinstance(first, str):
+        match = _CONTEXT_TEXT.match(first.lower())
+        if match:
+            return _Hint("mx.%s(%s)" % (match.group(1),
+                                        match.group(2) or match.group(3) or "0"))
+    return _Hint("mx.cpu()")
+
+
+class _Hint(str):
+    def __repr__(self):
+        return str(self)
 
 
 _CONTEXT_TEXT = re.compile(r"^\s*(cpu|gpu|cpu_pinned)\s*(?:\(\s*(\d+)\s*\)|:(\d+))?\s*$")

@@ -17,6 +17,11 @@ holding a copy of the original's state (iterations, moments; with a warning it s
 afresh where the trainable parameters changed since that state was built), its
 metrics new objects of the same configuration, fresh; the history and train
 functions of the original's runs are left behind.
+
+A copy is a snapshot of one state: it is made holding the lock under which
+parameters change (``first_pass.exclusive()``, as ``save_parameters`` reads), so an
+``initialize(force_reinit=True)``, ``load_parameters`` or first pass in another thread
+runs wholly before or wholly after it, never half-way through the values copied.
 """
 
 import copy
@@ -25,13 +30,18 @@ import weakref
 
 import keras
 
-from keras_defer import keras_compat, naming, variables
+from keras_defer import first_pass, keras_compat, naming, variables
 
 __all__ = ["copy_block"]
 
 
 def copy_block(block, memo):
-    """``block.__deepcopy__(memo)``."""
+    """``block.__deepcopy__(memo)``: no parameter changes while it copies."""
+    with first_pass.exclusive():
+        return _copy_block(block, memo)
+
+
+def _copy_block(block, memo):
     for param in block.collect_params().values():
         if param.variable is not None and id(param.variable) not in memo:
             memo[id(param.variable)] = variables.clone_variable(param.variable)

@@ -15,7 +15,7 @@ from keras_defer import backend, keras_compat
 from keras_defer.nd.ndarray import KERAS, NDARRAY, unwrap_all, wrap_all
 from keras_defer.nd.ndarray import caller as _caller
 
-__all__ = ["call_with_ndarrays", "forward_on_ndarrays"]
+__all__ = ["call_with_ndarrays", "forward_on_ndarrays", "not_a_tensor_message"]
 
 _autograd = None
 _UNRECORDED = backend.unrecorded
@@ -84,3 +84,22 @@ def forward_on_ndarrays(block, args, kwargs):
         finally:
             _caller.outermost = None
     return unwrap_all(block.forward(*wrap_all(args), **kwargs))
+
+
+def not_a_tensor_message(block, value):
+    """The ``TypeError`` text for a block called with something that is not an array
+    (None, a list, a string, a dict): what came, what a block takes, how to convert.
+    MXNet 1.9.1 refuses all of these too (``ValueError: In HybridBlock, there must be
+    one NDArray or one Symbol in the input``); keras_defer refuses them before any hook
+    runs or any state changes, whether or not the block is built."""
+    if value is None:
+        what = "None"
+    elif isinstance(value, str):
+        what = "the string %r" % (value[:40] + ("..." if len(value) > 40 else ""),)
+    else:
+        text = repr(value)
+        what = "%s %s" % (type(value).__name__, text[:60] + ("..." if len(text) > 60 else ""))
+    fix = (" Convert a nested list of numbers with mx.nd.array(x)."
+           if isinstance(value, (list, tuple)) else "")
+    return ("%s %r expects a tensor as its first input (an NDArray, a numpy array or a "
+            "backend tensor), got %s.%s" % (type(block).__name__, block.name, what, fix))

@@ -19,6 +19,15 @@ class ShapeInference:
     def build(self, input_shape):
         """Keras's build: fix the unknown dims of this block's parameters."""
         shapes = self.__dict__.pop("_input_shapes", None) or [input_shape]
+        layout = getattr(self, "_layout", None)
+        if (layout in _CHANNELS_LAST and shapes[0] is not None
+                and len(shapes[0]) == len(layout)
+                and type(self).compute_output_shape
+                is not keras.layers.Layer.compute_output_shape):
+            # a convolution or pooling: refuse a window larger than the input (a
+            # channels-last input, often) before any parameter takes a shape from it
+            _check_output_shape(self, tuple(shapes[0]),
+                                tuple(self.compute_output_shape(tuple(shapes[0]))))
         self.infer_shape(*shapes)
 
     def infer_shape(self, *input_shapes):
@@ -43,7 +52,9 @@ class ShapeInference:
         infer every later shape before any initializer runs.
         """
         if type(self).compute_output_shape is not keras.layers.Layer.compute_output_shape:
-            return tuple(self.compute_output_shape(input_shape))
+            shape = tuple(self.compute_output_shape(input_shape))
+            _check_output_shape(self, tuple(input_shape), shape)
+            return shape
         if self._params.keys() or self._children:
             return None
         try:
@@ -65,3 +76,49 @@ class ShapeInference:
             if shape is not None:
                 return keras.KerasTensor(shape, dtype=self.compute_dtype)
         return super().compute_output_spec(*args, **kwargs)
+
+
+_CHANNELS_LAST = {"NCW": "NWC", "NCHW": "NHWC", "NCDHW": "NDHWC"}
+
+
+def _check_output_shape(block, input_shape, shape):
+    """``ShapeMismatchError`` (a ``ValueError``, as MXNet's "kernel size exceed input")
+    when an input gives an axis of negative or zero size that had a size: a kernel or
+    pool window larger than the input. Raised while the block is built, so the first
+    pass rolls back and nothing changes. A channels-first block (Gluon's default
+    layout) fed a channels-last input (Keras's default, ``(None, 28, 28, 1)``) fails
+    this way; the error then says so, and how to fix it."""
+    if len(shape) != len(input_shape):
+        return
+    bad = _bad_axes(input_shape, shape)
+    if not bad:
+        return
+    from keras_defer.errors import ShapeMismatchError
+
+    layout = getattr(block, "_layout", None)
+    text = ("%s %r: the input shape %s gives the output shape %s (%s %s): the input is "
+            "smaller than the kernel or window there."
+            % (type(block).__name__, block.name, input_shape, shape,
+               "axes" if len(bad) > 1 else "axis", ", ".join(str(a) for a in bad)))
+    if layout in _CHANNELS_LAST:
+        channels = input_shape[1]
+        last = input_shape[-1]
+        # channels-last if the same input, its last axis moved to axis 1, would fit
+        moved = (input_shape[0], last) + tuple(input_shape[1:-1])
+        looks = last is not None and not _bad_axes(
+            moved, tuple(block.compute_output_shape(moved)))
+        permute = tuple([len(layout) - 1] + list(range(1, len(layout) - 1)))
+        text += (" The layer's layout is %r (channels first, Gluon's default: the channels "
+                 "on axis 1, here %s)%s. Create the layer with layout=%r for channels-last "
+                 "inputs, or transpose the input to channels first (keras.layers.Permute(%s))."
+                 % (layout, channels,
+                    "; this input looks channels-last (Keras's default), with %s channel%s on "
+                    "the last axis" % (last, "" if last == 1 else "s") if looks else "",
+                    _CHANNELS_LAST[layout], permute))
+    raise ShapeMismatchError(text)
+
+
+def _bad_axes(input_shape, shape):
+    """The axes of ``shape`` of negative size, or of size 0 where the input's had a size."""
+    return [axis for axis, (before, after) in enumerate(zip(input_shape, shape))
+            if after is not None and after <= 0 and (after < 0 or before is None or before > 0)]

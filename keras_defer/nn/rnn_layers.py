@@ -14,6 +14,8 @@ loop is ``keras.ops.scan`` (the sequence length may vary, also under hybridize),
 which keeps it on every Keras backend.
 """
 
+import warnings
+
 import keras
 
 from keras_defer.block import Block, HybridBlock
@@ -86,6 +88,8 @@ class _RNNLayer(HybridBlock):
         if features is None:
             raise ShapeMismatchError("%s: the feature dimension of the input must be known, "
                                      "got shape %s" % (self.name, tuple(input_shape)))
+        if self._layout == "TNC" and input_shape[0] is None and input_shape[1] is not None:
+            warn_batch_as_time(self, input_shape)
         for direction in ["l", "r"][:self._dir]:
             check_fixed_dim(
                 self, getattr(self, direction + "0_i2h_weight"), 1, int(features),
@@ -264,3 +268,19 @@ class GRU(_RNNLayer):
         z = keras.ops.sigmoid(i_z + h_z)
         n = keras.ops.tanh(i_n + r * h_n)
         return [(1 - z) * n + z * state[0]]
+
+
+def warn_batch_as_time(layer, input_shape):
+    """Gluon's recurrent layers default to layout 'TNC' (time first); Keras's inputs
+    are batch first, with an unknown (None) batch axis. A TNC layer built by Keras
+    from ``(None, n, C)`` would run over the batch as if it were time, silently: MXNet
+    never sees such a shape (its inputs are concrete), so this warning is ours."""
+    warnings.warn(
+        "%s %r has layout 'TNC' (time, batch, features: Gluon's default) but is built "
+        "from the input shape %s, whose first axis is unknown as Keras's batch axis is: "
+        "it would treat the batch as time and the %s steps as the batch. For Keras's "
+        "batch-first inputs create it with layout='NTC' (%s(%d, layout='NTC')); "
+        "if the first axis really is time, give it a known size "
+        "(keras.Input(batch_shape=(T, N, C)))."
+        % (type(layer).__name__, layer.name, tuple(input_shape), input_shape[1],
+           type(layer).__name__, layer._hidden_size), UserWarning, stacklevel=2)
