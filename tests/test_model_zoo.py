@@ -415,3 +415,45 @@ def test_depthwise_convolution_equals_one_convolution_per_channel(
         np.testing.assert_allclose(
             np.take(got, range(c * multiplier, (c + 1) * multiplier), axis=axis), part,
             rtol=1e-5, atol=1e-5)
+
+
+with gzip.open(os.path.join(DATA, "symbol_model_zoo.json.gz"), "rt") as _f:
+    EXPORTED = {name: entry["json"] for name, entry in json.load(_f).items()}
+"""MXNet 1.9.1's own ``export`` of these nets (``record_symbol_model_zoo.py``)."""
+
+
+@pytest.mark.parametrize("name", [n for n in PARITY_NETS
+                                  if (n.values[0] if hasattr(n, "values") else n) in EXPORTED])
+def test_mxnets_export_of_the_net_imports_and_matches_mxnet(name):
+    """The other form a trained model comes in: MXNet's exported graph, run by
+    ``SymbolBlock`` with the same weights (by MXNet's parameter names), gives MXNet's
+    outputs in inference, its running statistics after a training-mode forward, and its
+    inference after that."""
+    from keras_defer import gluon
+
+    net = gluon.SymbolBlock(EXPORTED[name], ["data"])
+    structure = STRUCTURE[name]["params"]
+    params = net.collect_params()
+    assert sorted(params.keys()) == sorted(full for _, full, _ in structure)
+    net.initialize()  # deferred: the values below are taken at the first forward
+    for index, (key, full, shape) in enumerate(structure):
+        params[full].set_data(nd.array(cases.parameter_value(index, key, tuple(shape))))
+    x = nd.array(cases.make_input(name))
+    out = net(x)
+    assert list(out.shape) == STRUCTURE[name]["output_shape"]
+    assert_close(cases.digest(out.asnumpy()), OUTPUTS[name + "/inference"],
+                 name + " imported inference")
+    tolerance = training_tolerance(name)
+    with autograd.train_mode():
+        training = net(x)
+    if name not in cases.DROPOUT_NETS:
+        assert_close(cases.digest(training.asnumpy()), OUTPUTS[name + "/training"],
+                     name + " imported training-mode forward", tolerance)
+    reference = OUTPUTS[name + "/running"].reshape(-1, 2)
+    running = np.array([cases.stats_digest(params[full].data().asnumpy())
+                        for key, full, _ in structure
+                        if key.endswith(("running_mean", "running_var"))]).reshape(-1, 2)
+    np.testing.assert_allclose(running, reference, rtol=tolerance, atol=1e-6,
+                               err_msg=name + " imported running statistics")
+    assert_close(cases.digest(net(x).asnumpy()), OUTPUTS[name + "/after_training"],
+                 name + " imported inference after the training-mode forward", tolerance)
