@@ -1,6 +1,6 @@
 """``mxnet.base`` stand-in, so ``from mxnet.base import MXNetError`` ports unchanged."""
 
-from keras_defer.errors import MXNetError  # noqa: F401
+from keras_defer.errors import MXNetError, NotImplementedForSymbol  # noqa: F401
 
 
 def data_dir_default():

@@ -19,6 +19,24 @@ class ShapeMismatchError(MXNetError, ValueError):
     """An input contradicts a parameter shape that is already fixed."""
 
 
+class NotImplementedForSymbol(MXNetError):
+    """An NDArray-only operation asked of a ``Symbol`` (MXNet's class and text)."""
+
+    def __init__(self, function, alias, *args):
+        super().__init__()
+        self.function = function.__name__
+        self.alias = alias
+        self.args = [str(type(a)) for a in args]
+
+    def __str__(self):
+        msg = "Function {}".format(self.function)
+        if self.alias:
+            msg += ' (namely operator "{}")'.format(self.alias)
+        if self.args:
+            msg += " with arguments ({})".format(", ".join(self.args))
+        return msg + " is not implemented for Symbol and only available in NDArray."
+
+
 def not_initialized_message(name):
     """Gluon's text for a parameter on which ``initialize()`` was never called."""
     return (

@@ -201,3 +201,17 @@ def test_parameter_var_is_one_variable_with_mxnets_attributes():
     assert repr(var) == "<Symbol w>" and var.list_arguments() == ["w"]
     node, = json.loads(var.tojson())["nodes"]
     assert node == {"op": "null", "name": "w", "attrs": PARAMETER_VAR_JSON_ATTRS, "inputs": []}
+
+
+def test_the_truth_value_of_a_symbol_is_mxnets_error():
+    """MXNet 1.9.1: ``bool(mx.sym.var('a'))`` raises ``NotImplementedForSymbol`` (an
+    MXNetError): 'Function __bool__ (namely operator "bool") is not implemented for
+    Symbol and only available in NDArray.'"""
+    from keras_defer import symbol as sym
+    from keras_defer.errors import MXNetError, NotImplementedForSymbol
+
+    with pytest.raises(NotImplementedForSymbol) as info:
+        bool(sym.var("a"))
+    assert isinstance(info.value, MXNetError)
+    assert str(info.value) == ('Function __bool__ (namely operator "bool") is not '
+                               'implemented for Symbol and only available in NDArray.')

@@ -14,7 +14,7 @@ import os
 
 import numpy as np
 
-from keras_defer.errors import MXNetError
+from keras_defer.errors import MXNetError, NotImplementedForSymbol
 from keras_defer.symbol import json_format, naming, ops
 
 __all__ = ["Symbol", "var", "Variable", "Group", "load", "load_json", "create"]
@@ -143,7 +143,7 @@ class Symbol:
         return load_json(self.tojson())
 
     def __bool__(self):
-        raise NotImplementedError("The truth value of a Symbol is not defined")
+        raise NotImplementedForSymbol(self.__bool__, "bool")
 
     # -- attributes ------------------------------------------------------------------
     def _single_node(self, what):
