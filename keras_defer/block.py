@@ -15,6 +15,7 @@ All of it is one transaction (``first_pass``): a failure leaves the net as it wa
 Later calls go straight to ``forward``; nothing is re-initialized.
 """
 
+import sys
 import weakref
 from collections import OrderedDict
 
@@ -32,7 +33,6 @@ from keras_defer.nd.ndarray import NDArray
 from keras_defer.parameter import Parameter, ParameterDict, finish_pending_inits
 from keras_defer.shape_inference import ShapeInference
 from keras_defer.shapes import shape_is_known
-from keras_defer.symbol.symbol import Symbol
 
 __all__ = ["Block", "HybridBlock"]
 
@@ -316,7 +316,10 @@ class Block(ShapeInference, keras.layers.Layer):
 
     @fast_path.plannable_call
     def __call__(self, *args, **kwargs):
-        if args and isinstance(args[0], Symbol):  # MXNet's graph of this block
+        # MXNet's graph of this block; no Symbol exists until mx.sym was imported, so
+        # importing keras_defer does not import it
+        symbols = sys.modules.get("keras_defer.symbol.symbol")
+        if symbols is not None and args and isinstance(args[0], symbols.Symbol):
             from keras_defer import export
 
             return export.call_symbolic(self, args, kwargs)
