@@ -25,10 +25,9 @@ import numpy as np
 from keras_defer import backend, fast_path, first_pass, naming, nd
 from keras_defer import init as initializer
 from keras_defer import attributes, copying, hooks, keras_compat, keras_saving, ndarray_io
-from keras_defer import sharing
+from keras_defer import sharing, tree_walk
 from keras_defer import validation
 from keras_defer.backend import in_compiled_call
-from keras_defer.display import indent
 from keras_defer.nd.ndarray import NDArray
 from keras_defer.parameter import Parameter, ParameterDict, finish_pending_inits
 from keras_defer.shape_inference import ShapeInference
@@ -165,15 +164,17 @@ class Block(ShapeInference, keras.layers.Layer):
     def apply(self, fn):
         """Apply ``fn(block)`` to every child, recursively, then to this block (as
         Gluon, children first); returns this block."""
-        for child in self._children.values():
-            child.apply(fn)
-        fn(self)
+        # without recursion (tree_walk); a child that overrides apply is asked
+        for block in tree_walk.postorder(
+                self, expand=lambda b: b is self or type(b).apply is Block.apply):
+            if block is self or type(block).apply is Block.apply:
+                fn(block)
+            else:
+                block.apply(fn)
         return self
 
     def _iter_blocks(self):
-        yield self
-        for child in self._children.values():
-            yield from child._iter_blocks()
+        return tree_walk.preorder(self)
 
     def collect_params(self, select=None):
         """This block's and all descendants' parameters, in structure order, each once.
@@ -187,13 +188,16 @@ class Block(ShapeInference, keras.layers.Layer):
         # One dict for the whole tree: a dict per level, merged upwards, made
         # collect_params a third of initialize() on a deep net. A child that
         # overrides collect_params is still asked, as Gluon asks every child.
-        out.update(self._params if pattern is None else
-                   {n: p for n, p in self._params.items() if pattern.match(n)})
-        for child in self._children.values():
-            if type(child).collect_params is Block.collect_params:
-                child._collect_into(out, pattern, select)
-            else:
-                out.update(child.collect_params(select=select))
+        # Without recursion (tree_walk): a stack, children in order.
+        stack = [self]
+        while stack:
+            block = stack.pop()
+            if block is not self and type(block).collect_params is not Block.collect_params:
+                out.update(block.collect_params(select=select))
+                continue
+            out.update(block._params if pattern is None else
+                       {n: p for n, p in block._params.items() if pattern.match(n)})
+            stack.extend(reversed(list(block._children.values())))
 
     def _collect_params_with_prefix(self, prefix=""):
         """``{'0.weight': Parameter, ...}``: the structural names (attribute paths)
@@ -269,14 +273,13 @@ class Block(ShapeInference, keras.layers.Layer):
     def hybridize(self, active=True, **kwargs):
         """Compile the forward of every HybridBlock in this block (tf.function on
         TensorFlow, jax.jit on JAX; eager elsewhere)."""
-        for child in self._children.values():
-            child.hybridize(active, **kwargs)
+        tree_walk.reach_children(self, "hybridize", active, **kwargs)
 
     def cast(self, dtype):
-        for child in self._children.values():
-            child.cast(dtype)
+        # the children (without recursion: tree_walk), then this block's parameters
         for param in self._params.values():
             param.cast(dtype)
+        tree_walk.reach_children(self, "cast", dtype)
 
     def save_parameters(self, filename, deduplicate=False):
         from keras_defer import serialization
@@ -316,51 +319,58 @@ class Block(ShapeInference, keras.layers.Layer):
 
     @fast_path.plannable_call
     def __call__(self, *args, **kwargs):
-        # MXNet's graph of this block; no Symbol exists until mx.sym was imported, so
-        # importing keras_defer does not import it
-        symbols = sys.modules.get("keras_defer.symbol.symbol")
-        if symbols is not None and args and isinstance(args[0], symbols.Symbol):
-            from keras_defer import export
-
-            return export.call_symbolic(self, args, kwargs)
-        if args and not hasattr(args[0], "shape"):  # before any hook, state or Keras
-            raise TypeError(ndarray_io.not_a_tensor_message(self, args[0]))
-        if "_export_graph" not in self.__dict__ and (self.__dict__.get("_active")
-                                                      or not self.built):
-            from keras_defer import export  # what export needs of MXNet's first graph
-
-            export.note_call(self, args)
-        if self.__dict__.get("_gluon_forward_hooks"):  # hooks.STATE: hooks run around it
-            return hooks.hooked_call(self, args, kwargs)
-        if args and isinstance(args[0], NDArray):
-            return ndarray_io.call_with_ndarrays(self, args, kwargs)
-        if not self.built:
-            with first_pass.transaction(self):
-                if not self.built:  # another thread may have finished it meanwhile
-                    self._prepare_first_pass(args)
-                    if not kwargs:
-                        # Everything is built and initialized now: a plannable net runs
-                        # its whole plan at once, instead of each child making its own
-                        out = backend.fast_call(self, args)
-                        if out is not backend.MISS:
-                            keras_compat.mark_called(self)
-                            return out
-                return self._keras_call(*args, **kwargs)
-        if in_compiled_call():
-            return self._built_call(args, kwargs)
-        # A writer (initialize, load_parameters, another thread's first pass) may
-        # change values while we read them: then compute again, holding its lock.
-        token = first_pass.read_begin()
         try:
-            out = self._built_call(args, kwargs)
-        except Exception:
-            if token is None or first_pass.read_valid(token):
+            # MXNet's graph of this block; no Symbol exists until mx.sym was imported, so
+            # importing keras_defer does not import it
+            symbols = sys.modules.get("keras_defer.symbol.symbol")
+            if symbols is not None and args and isinstance(args[0], symbols.Symbol):
+                from keras_defer import export
+
+                return export.call_symbolic(self, args, kwargs)
+            if args and not hasattr(args[0], "shape"):  # before any hook, state or Keras
+                raise TypeError(ndarray_io.not_a_tensor_message(self, args[0]))
+            if "_export_graph" not in self.__dict__ and (self.__dict__.get("_active")
+                                                          or not self.built):
+                from keras_defer import export  # what export needs of MXNet's first graph
+
+                export.note_call(self, args)
+            if self.__dict__.get("_gluon_forward_hooks"):  # hooks.STATE: hooks run around it
+                return hooks.hooked_call(self, args, kwargs)
+            if args and isinstance(args[0], NDArray):
+                return ndarray_io.call_with_ndarrays(self, args, kwargs)
+            if not self.built:
+                with first_pass.transaction(self):
+                    if not self.built:  # another thread may have finished it meanwhile
+                        self._prepare_first_pass(args)
+                        if not kwargs:
+                            # Everything is built and initialized now: a plannable net runs
+                            # its whole plan at once, instead of each child making its own
+                            out = backend.fast_call(self, args)
+                            if out is not backend.MISS:
+                                keras_compat.mark_called(self)
+                                return out
+                    return self._keras_call(*args, **kwargs)
+            if in_compiled_call():
+                return self._built_call(args, kwargs)
+            # A writer (initialize, load_parameters, another thread's first pass) may
+            # change values while we read them: then compute again, holding its lock.
+            token = first_pass.read_begin()
+            try:
+                out = self._built_call(args, kwargs)
+            except Exception:
+                if token is None or first_pass.read_valid(token):
+                    raise
+            else:
+                if token is None or first_pass.read_valid(token):
+                    return out
+            with first_pass.exclusive():
+                return self.__call__(*args, **kwargs)
+        except RecursionError as error:
+            # a net nested deeper than the recursion limit allows: the outermost
+            # block call says so, with the depth and the limit (tree_walk)
+            if isinstance(error, tree_walk.NestingDepthError) or _inside_block_call():
                 raise
-        else:
-            if token is None or first_pass.read_valid(token):
-                return out
-        with first_pass.exclusive():
-            return self.__call__(*args, **kwargs)
+            raise tree_walk.nesting_error(self, error) from error
 
     def _built_call(self, args, kwargs):
         if not self.built:  # a failed first pass elsewhere rolled this block back
@@ -456,14 +466,31 @@ class Block(ShapeInference, keras.layers.Layer):
         summary.print_summary(self, *inputs)
 
     def __repr__(self):
-        modstr = "\n".join(
-            "  ({key}): {block}".format(key=key, block=indent(repr(block), 2))
-            for key, block in attributes.gluon_items(self)
-        )
-        return "{name}(\n{modstr}\n)".format(name=type(self).__name__, modstr=modstr)
+        # Gluon's nested repr, made without recursion (tree_walk)
+        return tree_walk.container_repr(self, repr_items)
 
     def __str__(self):
         return self.__repr__()
+
+
+def repr_items(block):
+    """``[(key, child)]`` Gluon's repr lists for ``block``, or None where its class
+    prints itself (``tree_walk.container_repr``)."""
+    method = type(block).__repr__
+    if method is Block.__repr__:
+        return attributes.gluon_items(block)
+    return getattr(method, "container_items", lambda _: None)(block)
+
+
+def _inside_block_call():
+    """Whether a ``Block.__call__`` is on the stack above the caller's caller (so a
+    RecursionError passing through is left to the outermost one to explain)."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        if frame.f_code is Block.__call__.__code__:
+            return True
+        frame = frame.f_back
+    return False
 
 
 class HybridBlock(Block):

@@ -30,21 +30,37 @@ import weakref
 
 import keras
 
-from keras_defer import first_pass, keras_compat, naming, variables
+from keras_defer import first_pass, keras_compat, naming, tree_walk, variables
 
 __all__ = ["copy_block"]
 
 
 def copy_block(block, memo):
-    """``block.__deepcopy__(memo)``: no parameter changes while it copies."""
+    """``block.__deepcopy__(memo)``: no parameter changes while it copies.
+
+    The descendants are copied first, deepest first (``tree_walk.postorder``), so each
+    block finds its children's copies in ``memo`` instead of recursing into them: a
+    net nests as deep as memory allows. Their links to their parents (``_parents``)
+    are made once every copy exists."""
     with first_pass.exclusive():
-        return _copy_block(block, memo)
+        originals = [b for b in tree_walk.postorder(block) if id(b) not in memo]
+        for param in block.collect_params().values():  # one fresh variable each
+            if param.variable is not None and id(param.variable) not in memo:
+                memo[id(param.variable)] = variables.clone_variable(param.variable)
+        for descendant in originals[:-1]:
+            if id(descendant) not in memo:  # a block held twice is copied once
+                _copy_block(descendant, memo)
+        new = _copy_block(block, memo)
+        for original in originals:
+            copied = memo.get(id(original))
+            if isinstance(copied, type(original)) and "_parents" in original.__dict__:
+                object.__setattr__(copied, "_parents", [
+                    weakref.ref(memo[id(ref())]) for ref in original.__dict__["_parents"]
+                    if ref() is not None and id(ref()) in memo])
+        return new
 
 
 def _copy_block(block, memo):
-    for param in block.collect_params().values():
-        if param.variable is not None and id(param.variable) not in memo:
-            memo[id(param.variable)] = variables.clone_variable(param.variable)
     for value in list(block.__dict__.values()):
         if isinstance(value, keras.random.SeedGenerator) and id(value) not in memo:
             # a SeedGenerator holds the backend module, which cannot be copied

@@ -11,9 +11,8 @@ import warnings
 import keras
 import numpy as np
 
-from keras_defer import backend, keras_compat, keras_loss, keras_saving
-from keras_defer.block import Block, HybridBlock
-from keras_defer.display import indent
+from keras_defer import backend, keras_compat, keras_loss, keras_saving, tree_walk
+from keras_defer.block import Block, HybridBlock, repr_items
 from keras_defer.shapes import check_fixed_dim
 from keras_defer.validation import ACTIVATION_ALIASES, GLUON_ACTIVATIONS, check_bool, check_int
 from keras_defer.errors import ShapeMismatchError
@@ -94,11 +93,10 @@ class _SequentialMixin:
         return len(self._children)
 
     def __repr__(self):
-        modstr = "\n".join(
-            "  ({key}): {block}".format(key=key, block=indent(repr(block), 2))
-            for key, block in self._children.items()
-        )
-        return "{name}(\n{modstr}\n)".format(name=type(self).__name__, modstr=modstr)
+        # every child, made without recursion (tree_walk)
+        return tree_walk.container_repr(self, repr_items)
+
+    __repr__.container_items = lambda block: list(block._children.items())
 
     def save(self, filepath, overwrite=True, zipped=None, **kwargs):
         """``keras.Model.save``, atomic for ``.keras`` files: a crash mid-save leaves the
