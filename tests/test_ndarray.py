@@ -9,7 +9,6 @@ variable-backed arrays, ``apply``).
 
 import json
 import os
-import time
 import types
 
 import keras
@@ -425,28 +424,3 @@ def test_every_nd_call_of_the_d2l_chapters_exists():
         if obj is None:
             missing.append(name)
     assert not missing
-
-
-def _best_times(fns, repeats=9, number=200):
-    """Best time per call of each function, measured in alternation (a loaded machine
-    slows both alike)."""
-    best = [float("inf")] * len(fns)
-    for _ in range(repeats):
-        for i, fn in enumerate(fns):
-            start = time.perf_counter()
-            for _ in range(number):
-                fn()
-            best[i] = min(best[i], (time.perf_counter() - start) / number)
-    return best
-
-
-def test_wrapper_overhead_is_small():
-    """An op through NDArray vs the same keras.ops call on the raw tensors."""
-    a, b = nd.ones((64, 64)), nd.ones((64, 64))
-    ta, tb = a._data, b._data
-    for ours, raw in [(lambda: a + b, lambda: keras.ops.add(ta, tb)),
-                      (lambda: a.exp(), lambda: keras.ops.exp(ta))]:
-        ours(), raw()
-        ours_time, raw_time = _best_times([ours, raw])
-        # The target is 1.15; the bound leaves room for a loaded 2-core machine.
-        assert ours_time / raw_time < 1.5, (ours_time, raw_time)
