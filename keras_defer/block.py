@@ -25,7 +25,7 @@ import numpy as np
 from keras_defer import backend, fast_path, first_pass, naming, nd
 from keras_defer import init as initializer
 from keras_defer import attributes, copying, hooks, keras_compat, keras_saving, ndarray_io
-from keras_defer import sharing, tree_walk
+from keras_defer import multi_device, sharing, tree_walk
 from keras_defer import validation
 from keras_defer.backend import in_compiled_call
 from keras_defer.nd.ndarray import NDArray
@@ -150,6 +150,8 @@ class Block(ShapeInference, keras.layers.Layer):
         if not any(ref() is self for ref in parents):
             parents.append(weakref.ref(self))
         keras_compat.track_sublayer(self, block)
+        if backend.module_parameters is not None:  # torch: descendants' parameters
+            backend.module_parameters.register_submodule(self, name, block)
 
     def register_forward_pre_hook(self, hook):
         """Call ``hook(block, inputs)`` before each forward of this block; returns a
@@ -267,6 +269,9 @@ class Block(ShapeInference, keras.layers.Layer):
     def initialize(self, init=initializer.Uniform(), ctx=None, verbose=False,
                    force_reinit=False):
         """Initialize known shapes now; register ``init`` for the rest (first pass)."""
+        if backend.in_replica_context():  # strategy.run: once, the same on every replica
+            return backend.once_for_all_replicas(lambda: self.initialize(
+                init, ctx, verbose, force_reinit))
         with first_pass.lock():
             self.collect_params().initialize(init, ctx, verbose, force_reinit)
 
@@ -316,6 +321,11 @@ class Block(ShapeInference, keras.layers.Layer):
 
     if backend.module_call is not None:  # torch.nn.Module.__call__ must reach call()
         _call_impl = backend.module_call
+    if backend.module_parameters is not None:  # torch: variables as module parameters
+        _track_variables = backend.module_parameters.track_variables
+        _post_track_variable = backend.module_parameters.variable_tracked
+        _post_untrack_variable = backend.module_parameters.variable_untracked
+        named_parameters = backend.module_parameters.named_parameters
 
     @fast_path.plannable_call
     def __call__(self, *args, **kwargs):
@@ -337,6 +347,9 @@ class Block(ShapeInference, keras.layers.Layer):
             if self.__dict__.get("_gluon_forward_hooks"):  # hooks.STATE: hooks run around it
                 return hooks.hooked_call(self, args, kwargs)
             if args and isinstance(args[0], NDArray):
+                if multi_device._active:  # parameters on several contexts: read args' copy
+                    return multi_device.routed_call(self, args, lambda: (
+                        ndarray_io.call_with_ndarrays(self, args, kwargs)))
                 return ndarray_io.call_with_ndarrays(self, args, kwargs)
             if not self.built:
                 with first_pass.transaction(self):

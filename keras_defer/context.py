@@ -100,8 +100,12 @@ class Context:
     def __enter__(self):
         scope = None
         if self.device_typeid != 2 or self.device_id < _visible_gpus():
-            scope = keras.device(self.keras_device)  # Keras ops follow too
-            scope.__enter__()
+            try:
+                scope = keras.device(self.keras_device)  # Keras ops follow too
+            except ValueError:  # JAX's cpu:1 without forced host devices: the host
+                scope = None
+            if scope is not None:
+                scope.__enter__()
         _stack().append((self, scope))
         return self
 

@@ -30,7 +30,7 @@ import weakref
 
 import keras
 
-from keras_defer import first_pass, keras_compat, naming, tree_walk, variables
+from keras_defer import backend, first_pass, keras_compat, naming, tree_walk, variables
 
 __all__ = ["copy_block"]
 
@@ -47,6 +47,9 @@ def copy_block(block, memo):
         for param in block.collect_params().values():  # one fresh variable each
             if param.variable is not None and id(param.variable) not in memo:
                 memo[id(param.variable)] = variables.clone_variable(param.variable)
+                if backend.module_parameters is not None:  # torch: its module parameter too
+                    backend.module_parameters.copied(param.variable, memo[id(param.variable)],
+                                                     memo)
         for descendant in originals[:-1]:
             if id(descendant) not in memo:  # a block held twice is copied once
                 _copy_block(descendant, memo)

@@ -101,8 +101,24 @@ _writer = _Writer()
 
 def lock():
     """The lock under which parameters change (first passes, re-initialization,
-    loading): exclusive and re-entrant; forward passes that overlap it recompute."""
+    loading): exclusive and re-entrant; forward passes that overlap it recompute.
+    Refused inside a distribution strategy's replica function (``REPLICA_WRITE``)."""
+    from keras_defer import backend
+
+    if backend.in_replica_context() and not getattr(_local, "write_depth", 0):
+        from keras_defer.errors import MXNetError
+
+        raise MXNetError(REPLICA_WRITE)
     return _writer
+
+
+REPLICA_WRITE = (
+    "Parameter values cannot be changed inside a replica function (strategy.run, a "
+    "replica's step of fit): each replica would write its own copy, and the replicas "
+    "would silently disagree. Call set_data, load_parameters, cast, reset_ctx or "
+    "share_parameters outside strategy.run (at top level or in strategy.scope()), "
+    "where the strategy writes the same value to every replica. (initialize() may be "
+    "called in a replica function: it runs once for all replicas.)")
 
 
 def exclusive():

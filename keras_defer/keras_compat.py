@@ -35,7 +35,15 @@ RELIED_ON = (
     ("keras.src.utils.tracking", "Tracker.is_in_store", None),
     ("keras.src.utils.tracking", "Tracker.add_to_store", None),
     ("keras.src.backend.torch.layer", "TorchLayer.forward", "torch"),
+    # backend.torch: a block's torch parameters (``_torch_params``, kept by the hooks)
+    ("keras.src.backend.torch.layer", "TorchLayer._track_variables", "torch"),
+    ("keras.src.backend.torch.layer", "TorchLayer._post_track_variable", "torch"),
+    ("keras.src.backend.torch.layer", "TorchLayer._post_untrack_variable", "torch"),
+    ("keras.src.backend.torch.layer", "TorchLayer.torch_params", "torch"),
     ("torch.nn", "Module._call_impl", "torch"),
+    # variable_tensor: ``_value`` is an instance attribute, which ``_initialize`` sets
+    # (also checked on a live variable by tests/test_torch_modules)
+    ("keras.src.backend.torch.core", "Variable._initialize", "torch"),
     ("torch._C", "_set_grad_enabled", "torch"),  # backend.torch: autograd's switch
 )
 """Private attributes of Keras (and PyTorch) classes and modules used here. What a
@@ -44,7 +52,7 @@ layer *instance* must carry (``LAYER_STATE``, ``INSTANCE_WRAPPERS``,
 objects by the test."""
 
 LAYER_STATE = ("_tracker", "_trainable_variables", "_non_trainable_variables", "_called",
-               "_auto_config")
+               "_auto_config", "_seed_generators")
 """Attributes of a Keras layer instance read or written here."""
 
 INSTANCE_WRAPPERS = ("build", "quantize")
@@ -236,6 +244,24 @@ def track_variable(layer, variable):
                    + layer._non_trainable_variables):
             layer._track_variable(variable)
     sort_tracked(layer)
+
+
+def own_variables(layer):
+    """The variables ``layer`` itself tracks (no sublayer's), and its random seeds'
+    states: what ``Layer.variables`` lists before it recurses."""
+    return (list(layer._trainable_variables) + list(layer._non_trainable_variables)
+            + [generator.state for generator in getattr(layer, "_seed_generators", ())])
+
+
+def variable_tensor(variable):
+    """The backend tensor a Keras variable holds (``_value``: no autocast, no scope)."""
+    return variable._value
+
+
+def set_variable_tensor(variable, tensor):
+    """Make ``variable`` hold ``tensor`` itself (of its shape and dtype) from now on:
+    on PyTorch, a ``torch.nn.Parameter`` that optimizers already hold."""
+    variable._value = tensor
 
 
 def untrack_variable(owners, variable):

@@ -23,7 +23,7 @@ import numpy as np
 
 from keras_defer import first_pass
 from keras_defer import init as initializer
-from keras_defer import backend, keras_compat, variables
+from keras_defer import backend, keras_compat, multi_device, variables
 from keras_defer.context import as_context_list, current_context
 from keras_defer.display import indent
 from keras_defer.errors import (
@@ -79,6 +79,9 @@ def _initial_values(items):
 
 class Parameter:
     """A named tensor with Gluon's lifecycle, backed by one Keras variable."""
+
+    _replicas = None
+    """Copies on the second, third... context (``multi_device.Replica``), or None."""
 
     def __init__(self, name, grad_req="write", shape=None, dtype=np.float32,
                  lr_mult=1.0, wd_mult=1.0, init=None, allow_deferred_init=False,
@@ -173,6 +176,9 @@ class Parameter:
                    force_reinit=False):
         """Initialize now if the shape is known, else register for the first pass."""
         check_bool("Parameter '%s'.initialize" % self._name, "force_reinit", force_reinit)
+        if backend.in_replica_context():  # strategy.run: once, the same on every replica
+            return backend.once_for_all_replicas(lambda: self.initialize(
+                init, ctx, default_init, force_reinit))
         with first_pass.lock():
             plan = self._plan_initialize(init, ctx, initializer.create(default_init),
                                          force_reinit)
@@ -260,6 +266,7 @@ class Parameter:
             keras_compat.untrack_variable(self._owners, self.variable)
         self.variable = None
         self._ctx_list = None
+        self._replicas = None
 
     def _set_dtype(self, dtype):
         """Change the dtype without converting a value: a held variable is dropped
@@ -281,6 +288,8 @@ class Parameter:
         if self.variable is not None:
             self.variable.assign(value)
             self.pending = None
+            if self._replicas:  # MXNet loads every copy
+                multi_device.sync(self)
         else:
             self._materialize(value, ctx)
 
@@ -302,6 +311,8 @@ class Parameter:
         with backend.concrete_scope():  # a real variable, even inside a trace
             self._store_value(value, ctx)
         self._ctx_list = ctx
+        if len(ctx) > 1 or self._replicas:  # one copy per further context
+            multi_device.sync(self)
         self._grad = None  # allocated on first use: most nets never read it
         self._fresh_grad = False  # new arrays in MXNet: no backward has reached them
 
@@ -340,6 +351,10 @@ class Parameter:
         and every later read sees its current value. The same array each time.
         (Code that needs the variable itself uses ``variable``.)"""
         self._check_initialized()
+        if self._replicas and (ctx is not None or len(self._ctx_list) > 1):
+            copy = multi_device.copy_for(self, ctx)
+            if copy is not self:
+                return copy.data()
         array = self.__dict__.get("_data_array")
         if not (isinstance(array, VariableNDArray) and array.variable is self.variable):
             array = VariableNDArray(self.variable, self)
@@ -347,7 +362,9 @@ class Parameter:
         return array
 
     def list_data(self):
-        """``[data()]``: one array per device (keras_defer holds one)."""
+        """One array per context, in ``list_ctx()`` order."""
+        if self._replicas:
+            return [self.data(self._ctx_list[0])] + [r.data() for r in self._replicas]
         return [self.data()]
 
     def grad(self, ctx=None):
@@ -360,6 +377,10 @@ class Parameter:
                 % self._name
             )
         self._check_initialized()
+        if self._replicas and (ctx is not None or len(self._ctx_list) > 1):
+            copy = multi_device.copy_for(self, ctx)
+            if copy is not self:
+                return copy.grad()
         array = self.__dict__.get("_grad_array")
         if not (isinstance(array, _GradArray) and array._param is self):
             array = _GradArray(self)
@@ -367,11 +388,15 @@ class Parameter:
         return array
 
     def list_grad(self):
+        if self._replicas:
+            return [self.grad(self._ctx_list[0])] + [r.grad() for r in self._replicas]
         return [self.grad()]
 
     def zero_grad(self):
-        """Set the gradient buffer to zeros."""
+        """Set the gradient buffer(s) to zeros."""
         self._grad = None  # reads as zeros on next use
+        for replica in self._replicas or ():
+            replica._grad = None
 
     def _grad_tensor(self):
         """The gradient buffer's tensor, zeros allocated on first use."""
@@ -436,6 +461,8 @@ class Parameter:
             self.pending = self.pending._replace(data=value)
         else:
             self.variable.assign(value)
+            if self._replicas:  # MXNet sets every copy
+                multi_device.sync(self)
 
     def cast(self, dtype):
         """Change the dtype (and the variable's, if it exists)."""
@@ -468,6 +495,8 @@ class Parameter:
         if self.variable is not None and self.variable is not variable:
             keras_compat.untrack_variable(self._owners, self.variable)
         self._shape, self.pending, self.variable, self._grad, self._ctx_list = state
+        if self._replicas or (ctx_list and len(ctx_list) > 1):
+            multi_device.sync(self)
 
     def _checkpoint(self):
         """``_state()`` plus the dtype and a host copy of the value: what a load that
@@ -491,7 +520,17 @@ class Parameter:
         state = dict(self.__dict__)
         state.pop("_data_array", None)
         state.pop("_grad_array", None)
+        if state.pop("_replicas", None):  # the copy makes its own copies (setstate)
+            state["_resync_replicas"] = True
         return state
+
+    def __setstate__(self, state):
+        resync = state.pop("_resync_replicas", False)
+        self.__dict__.update(state)
+        if self.variable is not None:  # a copy's variable is one autograd may differentiate
+            _with_variables.add(self)
+        if resync and self.variable is not None:
+            multi_device.sync(self)
 
     def __repr__(self):
         return "Parameter {name} (shape={shape}, dtype={dtype})".format(
@@ -704,6 +743,9 @@ class ParameterDict:
         rest. All-or-nothing: if any initializer raises, no parameter changes."""
         force_reinit = check_bool("initialize", "force_reinit", force_reinit)
         check_bool("initialize", "verbose", verbose)
+        if backend.in_replica_context():  # strategy.run: once, the same on every replica
+            return backend.once_for_all_replicas(lambda: self.initialize(
+                init, ctx, verbose, force_reinit))
         default_init = initializer.create(init)
         if verbose:
             default_init.set_verbosity(verbose=verbose)

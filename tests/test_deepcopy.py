@@ -218,3 +218,27 @@ def test_set_data_from_another_net_owns_its_buffer():
     a.fit(np.ones((8, 4), "float32"), np.ones((8, 3), "float32"), verbose=0)
     np.testing.assert_array_equal(b[0].weight.data().asnumpy(), before)
     assert b(_nd.ones((1, 4))).shape == (1, 3)
+
+
+@pytest.mark.skipif(BACKEND == "jax", reason="autograd.record() is refused on JAX "
+                    "(docs/divergences.md #18)")
+def test_a_copy_trains_under_autograd_and_leaves_the_original():
+    """Found by the conformance kit (DI-36): a copy's parameters were unknown to
+    autograd, so backward through the copy raised 'not in a computational graph'."""
+    from keras_defer import autograd, gluon
+
+    net = nn.Sequential()
+    net.add(nn.Dense(3, in_units=4), nn.Dense(2))
+    net.initialize()
+    net(nd.ones((2, 4)))
+    before = _values(net)
+    twin = copy.deepcopy(net)
+    trainer = gluon.Trainer(twin.collect_params(), "sgd", {"learning_rate": 0.5})
+    with autograd.record():
+        loss = twin(nd.ones((2, 4))).sum()
+    loss.backward()
+    trainer.step(2)
+    assert np.abs(twin[0].weight.grad().asnumpy()).sum() > 0
+    for name, value in _values(net).items():
+        np.testing.assert_array_equal(value, before[name])
+    assert not np.array_equal(_values(twin)[next(iter(before))], before[next(iter(before))])

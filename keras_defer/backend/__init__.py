@@ -14,8 +14,9 @@ Compiled calls (``hybridize``)
     ``in_compiled_call()``: True while a compiled parent traces its children.
 The eager fast path
     ``fast_call(block, args)``: ``block(*args)`` without ``Layer.__call__``, or ``MISS``
-    (always, except on TensorFlow). Callers look it up here at each call, so a test
-    can spy on it.
+    (TensorFlow and PyTorch: a plan of raw ops, ``fast_path``; JAX: a whole net
+    compiled once it is called the same way often, ``jax_fast_path``; always ``MISS``
+    elsewhere). Callers look it up here at each call, so a test can spy on it.
     ``matmul_transposed(x, weight)``: ``x @ weight.T``, Dense's product.
     ``matmul(a, b)``: ``a @ b`` of 2-D tensors of one dtype (``nd.dot``).
 Initial values
@@ -32,6 +33,8 @@ Devices and modules
     ``device_name(device_type, device_id)``: the ``keras.device()`` string for a Context.
     ``num_gpus()``: GPUs the backend can see.
     ``module_call``: what a block's ``torch.nn.Module`` call runs (PyTorch), or None.
+    ``module_parameters``: the hooks that make a block's variables its
+    ``torch.nn.Module`` parameters and its children torch submodules (PyTorch), or None.
 
 Gradient recording (``autograd``: TensorFlow's tapes, PyTorch's autograd; refused on
 JAX and other backends, with what to use instead)
@@ -76,7 +79,11 @@ Losses (``keras_defer.nd.ctc``)
     along the last axis (TF's and torch's fused kernels; ``gluon.loss``'s
     SoftmaxCrossEntropyLoss with integer labels).
 
-Distribution belongs here too, as one more group of names each backend module exports.
+Distribution
+    ``in_replica_context()``: True inside a strategy's per-replica function
+    (TensorFlow's ``strategy.run``), where each replica would write its own copy.
+    ``once_for_all_replicas(fn)``: ``fn()`` once for all replicas (``merge_call``),
+    its result handed to each; elsewhere just ``fn()``.
 """
 
 import keras
@@ -107,6 +114,7 @@ snapshot = _active.snapshot
 device_name = _active.device_name
 num_gpus = _active.num_gpus
 module_call = _active.module_call
+module_parameters = _active.module_parameters
 begin_recording = _active.begin_recording
 pause_recording = _active.pause_recording
 resume_recording = _active.resume_recording
@@ -141,16 +149,19 @@ fuse_rule = _active.fuse_rule
 ctc_loss = _active.ctc_loss
 sparse_softmax_cross_entropy = _active.sparse_softmax_cross_entropy
 in_place_rule = _active.in_place_rule
+in_replica_context = _active.in_replica_context
+once_for_all_replicas = _active.once_for_all_replicas
 
 __all__ = [
     "NAME", "compile_call", "in_compiled_call", "fast_call", "MISS", "matmul_transposed", "matmul",
     "random_draw", "split_into", "zeros", "concrete_scope", "snapshot", "device_name",
-    "num_gpus", "module_call", "begin_recording", "pause_recording", "resume_recording",
+    "num_gpus", "module_call", "module_parameters", "begin_recording", "pause_recording",
+    "resume_recording",
     "end_recording", "watch", "read_variables", "gradients", "records_by_default",
     "unrecorded", "custom_gradient", "NotRecorded",
     "tensor_dtype", "is_integer", "is_tensor", "to_numpy", "from_numpy",
     "cast", "reshape", "to_vector", "copy", "read_variable", "trunc_div", "lgamma",
     "exact_sqrt", "strided_slice", "stop_gradient", "device_string", "to_device",
     "wait_to_read", "synchronize", "adopt_array_type", "fuse_rule", "in_place_rule", "ctc_loss",
-    "sparse_softmax_cross_entropy",
+    "sparse_softmax_cross_entropy", "in_replica_context", "once_for_all_replicas",
 ]

@@ -134,6 +134,19 @@ def snapshot(value, dtype=None):
     return tensor
 
 
+# -- distribution ----------------------------------------------------------------------
+def in_replica_context():
+    """True inside a distribution strategy's per-replica function, where each
+    replica would write its own copy of a parameter (TensorFlow's ``strategy.run``)."""
+    return False
+
+
+def once_for_all_replicas(fn):
+    """``fn()`` run once for all replicas (so every replica sees the same writes),
+    its result handed to each; outside a replica function, just ``fn()``."""
+    return fn()
+
+
 # -- devices and modules ---------------------------------------------------------------
 def device_name(device_type, device_id):
     """The device string ``keras.device()`` understands for Gluon's ``cpu(0)``/``gpu(1)``."""
@@ -146,6 +159,7 @@ def num_gpus():
 
 
 module_call = None
+module_parameters = None  # only PyTorch's layers are modules with parameters
 """What a block's module call runs where layers are modules (PyTorch); None elsewhere."""
 
 

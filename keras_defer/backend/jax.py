@@ -25,15 +25,17 @@ import numpy as np
 from keras_defer import keras_compat
 from keras_defer.backend.common import (  # noqa: F401  (the same on JAX)
     PLAIN, NotRecorded, compiled_mode, compiled_scope, device_name, end_recording,
-    exact_sqrt, fast_call, matmul, matmul_transposed, module_call, pause_recording,
+    exact_sqrt, matmul, matmul_transposed, module_call, module_parameters, pause_recording,
     random_draw,
     read_variables, records_by_default, resume_recording, split_into,
     unrecorded, watch, zeros,
 )
 from keras_defer.backend.common import in_place_rule  # noqa: F401
+from keras_defer.backend.common import in_replica_context, once_for_all_replicas  # noqa: F401
 from keras_defer.backend.common import ctc_loss  # noqa: F401
 from keras_defer.backend.common import sparse_softmax_cross_entropy  # noqa: F401
 from keras_defer.backend.common import from_numpy  # noqa: F401  (keras's is jnp.asarray)
+from keras_defer.backend.jax_fast_path import fast_call  # noqa: F401
 from keras_defer.errors import MXNetError
 
 _TRACING_SCOPES = ("stateless_scope", "symbolic_scope")

@@ -15,6 +15,7 @@ skips ``tf.function``'s per-call argument binding and trace-cache lookup (about 
 of its ~170 us per call on a 2-core CPU); our own cache key is two attribute reads.
 """
 
+import contextlib
 import functools
 import random
 import threading
@@ -22,18 +23,20 @@ import threading
 import keras
 import numpy as np
 import tensorflow as tf
+from tensorflow.python.autograph.core import config as _autograph_config
 from tensorflow.python.framework import random_seed as _tf_random_seed
 from tensorflow.python.ops import gen_array_ops as _array_ops
 from tensorflow.python.ops import gen_math_ops as _math_ops
 from tensorflow.python.ops import gen_stateless_random_ops as _stateless_ops
 
 from keras_defer.backend.common import (  # noqa: F401  (the same on TensorFlow)
-    PLAIN, NotRecorded, compiled_mode, compiled_scope, concrete_scope, device_name,
-    exact_sqrt, module_call, records_by_default, snapshot, synchronize,
+    PLAIN, NotRecorded, compiled_mode, compiled_scope, device_name,
+    exact_sqrt, module_call, module_parameters, records_by_default, snapshot, synchronize,
     unrecorded, wait_to_read,
 )
 from keras_defer.backend.common import fuse_rule, in_place_rule  # noqa: F401, E402
 from keras_defer.backend.tf_fast_path import fast_call  # noqa: F401
+from keras_defer import keras_compat
 
 
 # -- hybridize -------------------------------------------------------------------------
@@ -58,6 +61,15 @@ def compile_call(block, static_alloc=False, static_shape=False, jit_compile=None
         training = compiled_mode(args, kwargs)
         if training is PLAIN:
             return call(*args, **kwargs)
+        if tf.distribute.has_strategy() and (
+                not tf.executing_eagerly() or not tf.distribute.in_cross_replica_context()):
+            # In a replica (``fit``'s step, ``strategy.run``) each replica reads its
+            # own copy of the variables: one cached graph would read the first
+            # replica's, and the others would get no gradient. In a strategy's graph
+            # the call is traced into it (compiled with it); an eager replica runs
+            # it plain, as ``strategy.run`` runs everything else eagerly.
+            with compiled_scope():
+                return call(*args)
         try:
             key = (training,) + tuple((a.dtype, _feature_dims(a.shape)) for a in args)
         except (AttributeError, ValueError, TypeError):
@@ -74,6 +86,68 @@ def compile_call(block, static_alloc=False, static_shape=False, jit_compile=None
         return graph(*args)
 
     return compiled
+
+
+# AutoGraph (``strategy.run``, ``tf.function``) leaves Keras's own code alone; a
+# block is a Keras layer and is left alone too (it failed to convert one, with a
+# warning on every trace). Its forward still traces into the graph as Python.
+_autograph_config.CONVERSION_RULES = (
+    (_autograph_config.DoNotConvert("keras_defer"),) + _autograph_config.CONVERSION_RULES)
+
+
+# -- variables: the first pass inside traces and under tf.distribute -------------------
+_TRACING_SCOPES = ("stateless_scope", "symbolic_scope")
+
+
+def concrete_scope():
+    """``with concrete_scope():`` computes with concrete values and creates real
+    variables, even when the first pass runs inside a trace.
+
+    Keras reaches a deferred net's first pass inside traces: under a
+    ``tf.distribute`` strategy, ``fit``/``evaluate``/``predict`` build the model with
+    ``backend.compute_output_spec`` (a scratch ``FuncGraph`` inside Keras's stateless
+    and symbolic scopes, where no variable may be created); without one, inside the
+    ``tf.function`` of the train step; ``strategy.run`` inside a user's
+    ``tf.function``. Gluon initializes parameters right there, once: this scope
+    suspends Keras's scopes and, under a strategy, lifts out of the graph
+    (``tf.init_scope``), so initial values are eager tensors drawn once, and a
+    variable made here is made once, in the strategy's scope (mirrored: the same
+    value on every replica). Inside a replica function the first replica to run
+    makes them (MirroredStrategy runs replicas one after another until they meet);
+    the others find the net built.
+    """
+    if not keras_compat.scopes_active(_TRACING_SCOPES) and (
+            tf.executing_eagerly() or not tf.distribute.has_strategy()):
+        # eager already, or a plain ``tf.function``: values drawn in the graph, the
+        # variable lifted out of it by ``tf.function`` itself (as before strategies).
+        # Asked twice per parameter in a first pass: no generator made here.
+        return _NO_SCOPE
+    return _lifted()
+
+
+_NO_SCOPE = contextlib.nullcontext()
+
+
+@contextlib.contextmanager
+def _lifted():
+    with keras_compat.suspended_scopes(_TRACING_SCOPES), tf.init_scope():
+        yield
+
+
+def in_replica_context():
+    """True inside a ``tf.distribute`` strategy's replica function
+    (``strategy.run``), where each replica would write its own copy of a value."""
+    return tf.distribute.has_strategy() and not tf.distribute.in_cross_replica_context()
+
+
+def once_for_all_replicas(fn):
+    """``fn()`` run once for all replicas, in the strategy's cross-replica context
+    (``merge_call``: every replica reaches this call, as each runs the same code), so
+    what it writes into mirrored variables is the same on every replica; every
+    replica gets its result. Outside a replica function, just ``fn()``."""
+    if not in_replica_context():
+        return fn()
+    return tf.distribute.get_replica_context().merge_call(lambda _strategy: fn())
 
 
 # -- initial values --------------------------------------------------------------------

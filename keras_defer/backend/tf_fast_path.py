@@ -25,7 +25,7 @@ import tensorflow as tf
 from tensorflow.python.framework.ops import EagerTensor
 
 from keras_defer import fast_path, keras_compat
-from keras_defer.backend.common import MISS
+from keras_defer.backend.common import MISS, compiled_scope
 
 _state = keras_compat.GLOBAL_STATE
 _SCOPES = keras_compat.CALL_SCOPES
@@ -50,6 +50,50 @@ def _run(steps, x):
     return x
 
 
+class _TraceFailed(Exception):
+    """A run could not be traced (nothing ran): the caller takes the Keras path."""
+
+
+class _Run:
+    """Consecutive hybridized children of a plain container (``nn.Sequential``
+    hybridizes its children one by one, as Gluon does) compiled into one graph:
+    the graph their own compiled calls would run one after the other (each child's
+    Keras call traced under ``compiled_scope``), one ``ConcreteFunction`` per
+    training mode and input signature, batch dimension free, as
+    ``backend.tensorflow.compile_call``. One graph call instead of one per child:
+    ~190 us instead of ~500 us for the chapter MLP."""
+
+    __slots__ = ("blocks", "jit_compile", "graphs")
+
+    def __init__(self, blocks):
+        self.blocks = blocks
+        self.jit_compile = blocks[0].__dict__.get("_hybrid_options", {}).get("jit_compile")
+        self.graphs = {}
+
+    def _traced(self, x):
+        with compiled_scope():
+            for block in self.blocks:
+                x = block._keras_call(x)
+        return x
+
+    def __call__(self, x):
+        training = keras_compat.context_training()
+        if training is not None and not isinstance(training, bool):
+            raise _TraceFailed
+        key = (training, x.dtype, tuple(x.shape[1:]))
+        graph = self.graphs.get(key)
+        if graph is None:
+            signature = [tf.TensorSpec((None,) + tuple(x.shape[1:]), x.dtype)]
+            function = tf.function(self._traced, input_signature=signature,
+                                   jit_compile=self.jit_compile, autograph=False)
+            try:
+                graph = function.get_concrete_function()
+            except Exception as exc:  # a wrong shape: the children's own calls raise it
+                raise _TraceFailed from exc
+            self.graphs[key] = graph
+        return graph(x)
+
+
 def fast_call(block, args):
     """``block(*args)`` computed by its plan, or ``MISS``."""
     if len(args) != 1:
@@ -62,10 +106,17 @@ def fast_call(block, args):
             return MISS
     plan = block.__dict__.get("_fast_plan")
     if plan is None or not plan.valid():
-        plan = fast_path.make_plan(block, _RAW_ACTIVATIONS, tf.as_dtype)
+        plan = fast_path.make_plan(block, _RAW_ACTIVATIONS, tf.as_dtype, compile_run=_Run)
         object.__setattr__(block, "_fast_plan", plan)
         if plan is None:
             return MISS
+    if plan.dtype is None:  # compiled runs only
+        if x.shape.rank is None or x.shape.rank < 1 or tf.distribute.has_strategy():
+            return MISS
+        try:
+            return _run(plan.steps, x)
+        except _TraceFailed:
+            return MISS  # nothing ran; an error a graph raises while running stays
     if x.dtype != plan.dtype or (plan.rank2 and x.shape.rank != 2):
         return MISS
     try:

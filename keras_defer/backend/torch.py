@@ -9,18 +9,21 @@ tensors on the default device.
 """
 
 import threading
+import weakref
 
 import keras
 import torch
 
 from keras_defer import keras_compat
 from keras_defer.backend.common import (  # noqa: F401  (the same on PyTorch)
-    NotRecorded, adopt_array_type, compile_call, fast_call, matmul, matmul_transposed,
+    NotRecorded, adopt_array_type, compile_call, matmul, matmul_transposed,
     random_draw, strided_slice,
     split_into, zeros,
 )
 from keras_defer.backend.common import fuse_rule  # noqa: F401
+from keras_defer.backend.common import in_replica_context, once_for_all_replicas  # noqa: F401
 from keras_defer.backend.common import ctc_loss  # noqa: F401
+from keras_defer.backend.torch_fast_path import fast_call  # noqa: F401
 
 
 def sparse_softmax_cross_entropy(logits, labels):
@@ -319,3 +322,194 @@ _IN_PLACE_RULES = {"sgd": _sgd_in_place, "adam": _adam_in_place}
 
 def in_place_rule(name):
     return _IN_PLACE_RULES.get(name)
+
+
+# -- torch.nn.Module parameters ---------------------------------------------------------
+# A block is a torch.nn.Module: ``parameters()``, ``named_parameters()``, ``state_dict()``,
+# ``torch.optim`` and ``DistributedDataParallel`` see its Keras variables' tensors
+# (``torch.nn.Parameter``s) through Keras's ``_torch_params`` ParameterDict. Keras fills
+# a layer's dict with the variables of the layer *and all its sublayers*, once (at
+# build, or the first ``named_parameters()``), and afterwards adds only what the layer
+# itself tracks. A Gluon parameter's variable is made later (first pass,
+# ``load_parameters``) or replaced (``cast``): a parent's dict never saw a deferred
+# child's weight, and kept a replaced one. So here a block's dict holds its *own*
+# variables only, kept current by Keras's per-layer hooks, and every child is a torch
+# submodule: torch's recursion reaches each variable from every ancestor as soon as
+# its owner tracks it, and drops it when its owner stops.
+_PLAIN_VALUE_SCOPES = _SYMBOLIC_SCOPES + ("autocast_scope",)
+
+
+def _module_tensor(variable):
+    """The ``torch.nn.Parameter`` a variable holds (not a traced, meta or autocast
+    stand-in for it)."""
+    with keras_compat.suspended_scopes(_PLAIN_VALUE_SCOPES):
+        return variable.value
+
+
+_stand_ins = weakref.WeakKeyDictionary()
+"""``{Parameter: torch.nn.UninitializedParameter}``: what ``named_parameters()`` listed
+for a parameter whose shape waits for the first pass; its variable is made to hold
+that very tensor (``_materialize``), so an optimizer made before the pass trains it."""
+
+
+def _local_name(param):
+    """The name the parameter's variable gets within its first owner
+    (``variables.create_variable``)."""
+    owner = param._owners[0] if param._owners else None
+    if owner is not None and param.name.startswith(owner.prefix):
+        return param.name[len(owner.prefix):] or param.name
+    return param.name
+
+
+def _materialize(layer, variable):
+    """If ``variable`` was just made for one of ``layer``'s parameters that
+    ``named_parameters()`` listed as a stand-in, the variable holds the stand-in from
+    now on, materialized with the variable's value (as PyTorch's lazy modules
+    materialize theirs in place)."""
+    if not _stand_ins:
+        return
+    for param in list(layer.__dict__.get("_reg_params", {}).values()):
+        stand_in = _stand_ins.get(param) if param is not None else None
+        if stand_in is None or param.variable is not None:
+            continue
+        if _local_name(param) != variable.name or tuple(param.shape) != tuple(variable.shape):
+            continue
+        del _stand_ins[param]
+        if not isinstance(stand_in, torch.nn.parameter.UninitializedParameter):
+            return  # materialized already (another variable for it before this one)
+        value = keras_compat.variable_tensor(variable)
+        stand_in.materialize(value.shape, device=value.device, dtype=value.dtype)
+        with torch.no_grad():
+            stand_in.copy_(value)
+        stand_in.requires_grad_(value.requires_grad)
+        keras_compat.set_variable_tensor(variable, stand_in)
+        return
+
+
+_EMPTY_DICT = torch.nn.ParameterDict()
+
+
+def _parameter_key(name):
+    """The ``_torch_params`` key for a variable named ``name``: torch refuses dots,
+    and names a ParameterDict has as attributes (a parameter named "compile")."""
+    key = name.replace(".", "_") or "_"
+    while hasattr(_EMPTY_DICT, key):
+        key += "_"
+    return key
+
+
+class module_parameters:  # noqa: N801  (a namespace: what ``Block`` takes from here)
+    """A block's ``TorchLayer`` hooks: its ``_torch_params`` hold its own variables
+    (a shared one is listed by each holder; torch lists it once), made with the first
+    one and kept current as each is tracked or dropped. Keys are the variables' names
+    within their block ("weight"), not Keras's paths ("dense3/weight"), which hold a
+    global counter: ``state_dict()`` of two nets of one architecture have the same keys
+    (``body.0._torch_params.weight``), as for torch's own modules."""
+
+    @staticmethod
+    def _add(params, variable, tensor):
+        key = _parameter_key(variable.name)
+        while key in params:  # two own variables of one name (shared from elsewhere)
+            key += "_"
+        params[key] = tensor
+
+    @staticmethod
+    def track_variables(layer):
+        """``TorchLayer._track_variables``: ``_torch_params`` anew from ``layer``'s own
+        variables."""
+        params, seen = torch.nn.ParameterDict(), set()
+        for variable in keras_compat.own_variables(layer):
+            tensor = _module_tensor(variable)
+            if id(tensor) not in seen:
+                seen.add(id(tensor))
+                module_parameters._add(params, variable, tensor)
+        layer._torch_params = params
+        module_parameters._declared_order(layer, params)
+
+    @staticmethod
+    def variable_tracked(layer, variable):
+        """``TorchLayer._post_track_variable``, which did nothing before the layer's
+        first ``named_parameters()`` or build: its parents never learnt of it."""
+        _materialize(layer, variable)
+        params = layer.__dict__["_modules"].get("_torch_params")
+        if params is None:
+            module_parameters.track_variables(layer)
+            return
+        tensor = _module_tensor(variable)
+        if not any(t is tensor for t in params.values()):
+            module_parameters._add(params, variable, tensor)
+            module_parameters._declared_order(layer, params)
+
+    @staticmethod
+    def _declared_order(layer, params):
+        """List ``params`` in the order the block declares its parameters (``weight``
+        before ``bias``), whatever order their variables were made in: every process
+        of a ``DistributedDataParallel`` run pairs its tensors by position."""
+        declared = list(layer.__dict__.get("_reg_params") or ())
+        rank = {name: i for i, name in enumerate(declared)}
+        keys = list(params.keys())
+        ordered = sorted(keys, key=lambda k: rank.get(k, len(declared)))  # stable
+        if ordered != keys:
+            # pairs: a ParameterDict made from a plain dict sorts its keys
+            layer._torch_params = torch.nn.ParameterDict([(k, params[k]) for k in ordered])
+
+    @staticmethod
+    def variable_untracked(layer, variable):
+        """``TorchLayer._post_untrack_variable``: this variable's tensor leaves."""
+        params = layer.__dict__["_modules"].get("_torch_params")
+        if params is not None:
+            tensor = _module_tensor(variable)
+            for key in [k for k, t in params.items() if t is tensor]:
+                del params[key]
+
+    @staticmethod
+    def named_parameters(layer, prefix="", recurse=True, remove_duplicate=True):
+        """``Module.named_parameters`` (what ``parameters()``, ``torch.optim`` and
+        ``DistributedDataParallel`` read): the variables' tensors, then a
+        ``torch.nn.UninitializedParameter`` for each parameter whose shape waits for
+        the first pass, as PyTorch's lazy modules list theirs: DDP refuses it ("Run a
+        dummy forward pass"), instead of synchronizing the others alone, ``numel()``
+        refuses too, and an optimizer given it trains the parameter once the pass
+        made its variable (which holds this very tensor: ``_materialize``)."""
+        yield from torch.nn.Module.named_parameters(layer, prefix, recurse, remove_duplicate)
+        modules = layer.named_modules(prefix=prefix) if recurse else [(prefix, layer)]
+        seen = set()
+        for path, module in modules:
+            for param in module.__dict__.get("_reg_params", {}).values():
+                if param is None or param.variable is not None or param.pending is None \
+                        or id(param) in seen:
+                    continue
+                seen.add(id(param))
+                stand_in = _stand_ins.get(param)
+                if stand_in is None:
+                    stand_in = _stand_ins[param] = torch.nn.UninitializedParameter(
+                        requires_grad=param.grad_req != "null")
+                # the name its variable's tensor will have (``_add``)
+                local = _parameter_key(_local_name(param))
+                yield ".".join(n for n in (path, "_torch_params", local) if n), stand_in
+
+    @staticmethod
+    def copied(variable, clone, memo):
+        """``copy.deepcopy`` of a block (``copying``) made ``clone`` of ``variable``:
+        the copied ``_torch_params`` hold the clone's tensor, not a third copy."""
+        original = _module_tensor(variable)
+        memo[id(original)] = _module_tensor(clone)
+        memo.setdefault(id(memo), []).append(original)  # its id stays its own
+
+    @staticmethod
+    def register_submodule(parent, name, child):
+        """Make ``child`` a torch submodule of ``parent`` under ``name`` (a child
+        registered under no attribute, as ``Sequential.add`` does, would otherwise be
+        unknown to torch); the name's previous child is replaced, as in Gluon's
+        ``_children``."""
+        modules = parent.__dict__.get("_modules")
+        if modules is None:
+            return
+        key = str(name).replace(".", "_") or "_"
+        # a name torch uses for a module that is no child (``_torch_params``), or that
+        # the block's class defines (Keras's ``output``: the block keeps that child
+        # apart, ``attributes``)
+        while (key in modules and not isinstance(modules[key], keras.layers.Layer)) \
+                or hasattr(type(parent), key):
+            key += "_"
+        modules[key] = child

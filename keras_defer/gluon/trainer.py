@@ -15,12 +15,14 @@ a Trainer keeps working after ``fit()`` moved the same variables.
 
 What differs from MXNet (docs/divergences.md, "gluon.Trainer"):
 
-* keras_defer holds one copy of each parameter in one process, so there is nothing to
-  reduce: ``kvstore`` 'device', 'local', None or any non-distributed name behaves as
-  MXNet's single-device case (no KVStore, updates in the Trainer); 'dist_*' names and
-  ``update_on_kvstore=True`` are refused with a ValueError saying so (MXNet fails there
-  with an error from its parameter server or an AttributeError); KVStore objects do not
-  exist (TypeError, MXNet's text).
+* one process: ``kvstore`` 'device', 'local' or any non-distributed name is MXNet's
+  local KVStore. On one context there is nothing to reduce (MXNet's single-device case:
+  updates in the Trainer); on several (``net.initialize(ctx=[...])``,
+  ``keras_defer.multi_device``) the copies' gradients are summed and every copy gets
+  the same update, as MXNet's kvstore does (``update_on_kvstore`` None/True or False).
+  'dist_*' names, and ``update_on_kvstore=True`` on one context, are refused with a
+  ValueError saying so (MXNet fails there with an error from its parameter server or an
+  AttributeError); KVStore objects do not exist (TypeError, MXNet's text).
 * a step that reports a stale gradient changes nothing (MXNet has already marked the
   gradients of the parameters before it as used);
 * ``save_states`` writes a data-only file (``.npz`` with a JSON header), not a pickle,
@@ -33,6 +35,7 @@ import zipfile
 
 import numpy as np
 
+from keras_defer import multi_device
 from keras_defer import optimizer as opt
 from keras_defer.nd.ndarray import NDArray
 from keras_defer.parameter import Parameter, ParameterDict
@@ -80,12 +83,16 @@ class Trainer:
         Keyword arguments for the optimizer's constructor (only with a name), e.g.
         ``{'learning_rate': 0.1, 'wd': 1e-4}``.
     kvstore : str or None
-        MXNet's multi-device setting. keras_defer holds one copy of each parameter:
-        every non-distributed value means "no KVStore" (MXNet's one-device case).
+        MXNet's multi-device setting. Parameters on one context: every
+        non-distributed value means "no KVStore" (MXNet's one-device case). On several
+        contexts, any non-distributed name sums the copies' gradients as MXNet's local
+        KVStore does; None leaves each copy to its own gradient (``multi_device``).
     compression_params : dict
         Gradient compression for a KVStore; kept, unused without one (as in MXNet).
     update_on_kvstore : bool or None
-        Only None or False: updates happen in the Trainer.
+        One context: only None or False. Several contexts: None or True (MXNet's
+        default there: the summed gradient updates every copy alike; each copy keeps its
+        own gradient) or False (the sum is written into every copy's gradient first).
     """
 
     def __init__(self, params, optimizer, optimizer_params=None, kvstore="device",
@@ -98,6 +105,7 @@ class Trainer:
         self._scale = self._optimizer.rescale_grad
         self._kvstore_params = {"kvstore": kvstore, "update_on_kvstore": update_on_kvstore}
         self._kv_initialized = False
+        self._multi_kvstore = False  # several contexts and a kvstore (_init_kvstore)
         self._kvstore = None
         self._update_on_kvstore = None
         self._distributed = None
@@ -143,13 +151,20 @@ class Trainer:
                 "kvstore=%r: distributed training is not supported by keras_defer (one "
                 "process, one copy of each parameter). Pass 'device', 'local' or None, "
                 "or distribute with Keras (keras.distribution)." % (kvstore,))
-        if config["update_on_kvstore"]:
+        contexts = self._check_contexts()
+        several = contexts is not None and len(contexts) > 1
+        if config["update_on_kvstore"] and not several:
             raise ValueError(
                 "update_on_kvstore=True needs a KVStore, and kvstore=%r makes none here "
                 "(keras_defer holds one copy of each parameter; MXNet makes none on one "
                 "device either). Leave update_on_kvstore as None or False." % (kvstore,))
         self._kvstore = None
         self._update_on_kvstore = None
+        # several contexts: MXNet's kvstore sums the copies' gradients and, unless
+        # update_on_kvstore=False, updates the weights itself (multi_device)
+        self._multi_kvstore = several and kvstore is not None
+        if self._multi_kvstore:
+            self._update_on_kvstore = config["update_on_kvstore"] is not False
         self._distributed = False
         self._kv_initialized = True
 
@@ -180,31 +195,64 @@ class Trainer:
         (pass 1 if the loss is already a mean). Call after ``backward()``, outside
         ``record()``. A parameter whose gradient no backward wrote since the last step
         raises MXNet's ``UserWarning`` (nothing is updated then), or, with
-        ``ignore_stale_grad=True``, is skipped."""
+        ``ignore_stale_grad=True``, is skipped. Parameters on several contexts:
+        ``multi_device`` (the copies' gradients are summed, every copy updated)."""
         self._optimizer.rescale_grad = self._scale / batch_size
         if not self._kv_initialized:
             self._init_kvstore()
+        if self._update_on_kvstore is False:  # MXNet's pushpull of the gradients
+            self._plan_update(ignore_stale_grad)  # refuse before anything changes
+            self._allreduce_grads()
         self._update(ignore_stale_grad)
 
     def allreduce_grads(self):
-        """Reduce each parameter's gradients over its devices: keras_defer holds one
-        copy, so there is nothing to do beyond MXNet's checks. Then call ``update``."""
+        """Reduce each parameter's gradients over its contexts: every copy's gradient
+        becomes the sum over the copies (one context: nothing to do beyond MXNet's
+        checks). Then call ``update``."""
         if not self._kv_initialized:
             self._init_kvstore()
+        self._check_not_updating_on_kvstore("allreduce_grads()")
+        self._allreduce_grads()
+
+    def _allreduce_grads(self):
+        if self._multi_kvstore:
+            for param in self._params:
+                multi_device.allreduce_into_copies(param)
 
     def update(self, batch_size, ignore_stale_grad=False):
         """``step`` without ``allreduce_grads`` (call that first)."""
         if not self._kv_initialized:
             self._init_kvstore()
+        self._check_not_updating_on_kvstore("update()")
         self._optimizer.rescale_grad = self._scale / batch_size
         self._update(ignore_stale_grad)
 
+    def _check_not_updating_on_kvstore(self, what):
+        if self._update_on_kvstore:
+            raise AssertionError(
+                "%s when parameters are updated on kvstore is not supported. Try setting "
+                "`update_on_kvstore` to False when creating trainer." % what)
+
     def _update(self, ignore_stale_grad=False):
         indices, grads, weights, used = self._plan_update(ignore_stale_grad)
+        if self._update_on_kvstore:
+            # MXNet's kvstore update (several contexts): the summed gradient updates
+            # one weight, which every copy then takes; MXNet leaves the fresh flags set
+            if indices:
+                self._updaters[0](indices, [multi_device.summed_grad(p) for p in used],
+                                  weights)
+                multi_device.broadcast(used)
+            return
         for param in used:
-            param._set_fresh_grad(False)
-        if indices:
-            self._updaters[0](indices, grads, weights)
+            multi_device.consume_grads(param)
+        if not indices:
+            return
+        self._updaters[0](indices, grads, weights)
+        if self._multi_kvstore:  # every copy holds the sum: the same update for all
+            multi_device.broadcast(used)
+        elif self._contexts and len(self._contexts) > 1:  # no kvstore: each its own
+            for updater, ctx in zip(self._updaters[1:], self._contexts[1:]):
+                updater(indices, [p.grad(ctx) for p in used], [p.data(ctx) for p in used])
 
     def _plan_update(self, ignore_stale_grad):
         """What a step updates, in order, checked before anything changes: MXNet's walk
@@ -214,13 +262,15 @@ class Trainer:
         for i, param in enumerate(self._params):
             if param.grad_req == "null":
                 continue
-            fresh = param._fresh_grad and id(param) not in seen
+            fresh = multi_device.grads_fresh(param) and id(param) not in seen
             if not fresh and not ignore_stale_grad:
-                raise UserWarning(STALE_GRADIENT % (param.name, param.list_ctx()[0]))
+                raise UserWarning(STALE_GRADIENT % (param.name,
+                                                    multi_device.stale_context(param)))
             if fresh or not ignore_stale_grad:
                 indices.append(i)
-                grads.append(param.grad())
-                weights.append(param.data())
+                first = multi_device.first_context(param)  # copy 0 (None: one copy)
+                grads.append(param.grad(first))
+                weights.append(param.data(first))
                 used.append(param)
                 seen.add(id(param))
         return indices, grads, weights, used

@@ -16,7 +16,7 @@ import warnings
 
 import numpy as np
 
-from keras_defer import nd
+from keras_defer import multi_device, nd
 from keras_defer.display import indent
 from keras_defer.hooks import HookHandle  # noqa: F401  (MXNet has it here)
 from keras_defer.nd.ndarray import NDArray
@@ -60,7 +60,9 @@ def split_and_load(data, ctx_list, batch_axis=0, even_split=True):
     if len(ctx_list) == 1:
         return [data.as_in_context(ctx_list[0])]
     slices = split_data(data, len(ctx_list), batch_axis, even_split)
-    return [i.as_in_context(ctx) for i, ctx in zip(slices, ctx_list)]
+    # the context each slice is for, where its device would not say (multi_device)
+    return [multi_device.note_placement(i.as_in_context(ctx), ctx)
+            for i, ctx in zip(slices, ctx_list)]
 
 
 def clip_global_norm(arrays, max_norm, check_isfinite=True):

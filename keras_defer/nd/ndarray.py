@@ -243,7 +243,9 @@ class NDArray:
             other._replace(_backend.cast(self._data, _backend.tensor_dtype(other._data)))
             return other
         if isinstance(other, Context):
-            return apply(_to_context, self, ctx=other)
+            from keras_defer import multi_device  # the context, where the device won't say
+
+            return multi_device.note_placement(apply(_to_context, self, ctx=other), other)
         raise TypeError("copyto does not support type " + str(type(other)))
 
     def as_in_context(self, context):
