@@ -20,6 +20,19 @@ from keras_defer.shapes import check_fixed_dim
 from keras_defer.errors import ShapeMismatchError
 from keras_defer import validation as _c
 
+
+def _moments(x, axes, keepdims=False):
+    """Mean and biased variance over `axes`, the variance as mean((x - mean)**2), as
+    MXNet's operators compute it: Keras's PyTorch `moments` takes E[x**2] - E[x]**2,
+    which goes negative for a batch of equal large values (44.9 five times: -1e-4), and
+    rsqrt(var + eps) then gives NaN where MXNet gives beta (found by the kit, VA-05)."""
+    axes = tuple(axes)
+    mean = keras.ops.mean(x, axis=axes, keepdims=True)
+    var = keras.ops.mean(keras.ops.square(x - mean), axis=axes, keepdims=keepdims)
+    if not keepdims:
+        mean = keras.ops.squeeze(mean, axis=axes)
+    return mean, var
+
 __all__ = ["BatchNorm", "LayerNorm", "InstanceNorm", "Embedding"]
 
 
@@ -145,7 +158,7 @@ class BatchNorm(_ChannelNorm):
         axis = self._norm_axis(x.shape)
         reduce_axes = tuple(i for i in range(rank) if i != axis)
         if training and not self._use_global_stats:
-            mean, var = keras.ops.moments(x, axes=reduce_axes)
+            mean, var = _moments(x, reduce_axes)
             m = self._momentum
             running_mean, running_var = self.running_mean.variable, self.running_var.variable
             running_mean.assign(m * running_mean + (1 - m) * keras.ops.cast(
@@ -159,8 +172,12 @@ class BatchNorm(_ChannelNorm):
         scale = keras.ops.rsqrt(keras.ops.cast(var, x.dtype) + self._epsilon)
         if self._scale:
             scale = scale * keras.ops.cast(self.gamma.variable, x.dtype)
-        shift = keras.ops.cast(self.beta.variable, x.dtype) - keras.ops.cast(mean, x.dtype) * scale
-        return x * self._broadcast(scale, rank, axis) + self._broadcast(shift, rank, axis)
+        # (x - mean) * scale + beta, as MXNet computes it: the fused x * scale + (beta -
+        # mean * scale) loses the digits of x - mean when the variance is tiny (a batch of
+        # one: scale = gamma / sqrt(eps), 316 gamma), found by the kit (VA-05)
+        mean = self._broadcast(keras.ops.cast(mean, x.dtype), rank, axis)
+        beta = keras.ops.cast(self.beta.variable, x.dtype)
+        return (x - mean) * self._broadcast(scale, rank, axis) + self._broadcast(beta, rank, axis)
 
     def __repr__(self):
         in_channels = self.gamma.shape[0]
@@ -191,7 +208,7 @@ class LayerNorm(_ChannelNorm):
         self._check_forward_input(x)
         rank = len(x.shape)
         axis = self._norm_axis(x.shape)
-        mean, var = keras.ops.moments(x, axes=(axis,), keepdims=True)
+        mean, var = _moments(x, (axis,), keepdims=True)
         y = (x - mean) * keras.ops.rsqrt(var + self._epsilon)
         return (y * self._broadcast(self.gamma.variable, rank, axis)
                 + self._broadcast(self.beta.variable, rank, axis))
@@ -226,7 +243,7 @@ class InstanceNorm(_ChannelNorm):
         rank = len(x.shape)
         axis = self._norm_axis(x.shape)
         spatial = tuple(i for i in range(1, rank) if i != axis)
-        mean, var = keras.ops.moments(x, axes=spatial, keepdims=True)
+        mean, var = _moments(x, spatial, keepdims=True)
         y = (x - mean) * keras.ops.rsqrt(var + self._epsilon)
         return (y * self._broadcast(self.gamma.variable, rank, axis)
                 + self._broadcast(self.beta.variable, rank, axis))
