@@ -5,10 +5,20 @@ Options: --impl (or env CONFORMANCE_IMPL; default keras_defer), --conformance-de
 --conformance-expected-failures.  Hypothesis profiles `ci` (fast, derandomized, no
 deadline), `dev` and `thorough` are registered; pick one with `--hypothesis-profile` or
 env CONFORMANCE_PROFILE (default ci).
+
+The suite (conformance/test_conformance.py) has one item per clause and device, so
+`-k DI-09`, `--lf` and JUnit reports work clause by clause.  The items of a session share
+the group runs (`GroupRuns`): a group's machine runs once per device, for every clause
+the session selected, when the first item needing it runs; a clause's verdict is the
+same as `python -m conformance --clauses <the session's clauses>` (the full budgets).
 """
 
 import os
 
+import pytest
+
+from conformance import clauses as C
+from conformance import machine as M
 from conformance import runner
 
 runner.register_profiles()
@@ -23,6 +33,8 @@ def pytest_addoption(parser):
                     help="device such as cpu(0) (repeatable; default: every device)")
     group.addoption("--conformance-clauses", default=None,
                     help="comma-separated clause ids or prefixes")
+    group.addoption("--conformance-max-examples", type=int, default=None,
+                    help="examples per clause group instead of the profile's (a quick look)")
     group.addoption("--conformance-expected-failures", default=None,
                     help="file of clause ids/patterns expected to fail "
                          "(default: conformance/expected_failures/<impl>.txt)")
@@ -39,3 +51,74 @@ def profile(config):
 
 def pytest_report_header(config):
     return "conformance: implementation %s, profile %s" % (implementation(config), profile(config))
+
+
+def selected_clauses(config):
+    """The clause ids --conformance-clauses names (all by default); a usage error naming
+    the known ones for an unknown id."""
+    try:
+        return C.select(config.getoption("--conformance-clauses", None))
+    except ValueError as exc:
+        raise pytest.UsageError("--conformance-clauses: %s (known: %s)"
+                                % (exc, " ".join(c.id for c in C.CLAUSES))) from None
+
+
+class GroupRuns:
+    """The group runs of a pytest session, shared by its clause items.
+
+    `selection[device]`: the clauses of the items collected for that device (after -k,
+    --lf, deselection); each group of M.groups_for(selection) runs at most once per
+    device, with every selected clause enabled, into one runner.Verdicts per device."""
+
+    def __init__(self):
+        self.selection = {}   # device -> set of clause ids
+        self.verdicts = {}    # device -> runner.Verdicts
+        self.ran = set()      # (group, device)
+
+    def groups_needed(self, clause, device):
+        """The groups whose runs decide `clause` on `device`: those of the session's
+        selection that check it (as the command line's run of the same selection)."""
+        selection = self.selection.get(device) or {clause}
+        return [g for g in M.groups_for(sorted(selection))
+                if g == C.BY_ID[clause].group or clause in M.clauses_checked_by(g)]
+
+    def verdict(self, adapter, clause, device, hyp_settings, expected):
+        """(failure or None, examples) of `clause` on `device`, running the groups it
+        needs that have not run yet."""
+        verdicts = self.verdicts.setdefault(device, runner.Verdicts())
+        wanted = sorted(self.selection.get(device) or {clause})
+        for group in self.groups_needed(clause, device):
+            if (group, device) in self.ran:
+                continue
+            self.ran.add((group, device))
+            runner.run_group(adapter, group, device, wanted, hyp_settings, verdicts,
+                             expected=expected)
+        return (verdicts.failures.get((clause, device)),
+                verdicts.examples.get((clause, device), 0))
+
+
+_RUNS = pytest.StashKey() if hasattr(pytest, "StashKey") else None
+
+
+def group_runs(config):
+    """The session's GroupRuns."""
+    if _RUNS is not None:
+        if _RUNS not in config.stash:
+            config.stash[_RUNS] = GroupRuns()
+        return config.stash[_RUNS]
+    if not hasattr(config, "_conformance_group_runs"):
+        config._conformance_group_runs = GroupRuns()
+    return config._conformance_group_runs
+
+
+def pytest_collection_finish(session):
+    """Note which clauses the session's items select, per device (items left after -k,
+    --lf and deselection): the group runs check those."""
+    runs = group_runs(session.config)
+    for item in session.items:
+        callspec = getattr(item, "callspec", None)
+        if getattr(item, "originalname", None) != "test_clause" or callspec is None:
+            continue
+        params = callspec.params
+        if "clause" in params and "device" in params:
+            runs.selection.setdefault(params["device"], set()).add(params["clause"])

@@ -1,6 +1,14 @@
-"""Runs clause groups against an implementation and collects a verdict per clause."""
+"""Runs clause groups against an implementation and collects a verdict per clause.
+
+`run` runs groups one after the other on each device; `run_group` runs one group's
+machine (again without a clause that failed, until every wanted clause has a verdict).
+A run of selected clauses (`--clauses`) runs only the groups that exercise them, each
+with a share of its example budget (`selection_share`), and a display (progress.py)
+sees every example finish.
+"""
 
 import fnmatch
+import math
 import os
 import sys
 import time
@@ -11,6 +19,7 @@ from hypothesis.stateful import run_state_machine_as_test
 
 from conformance import clauses as C
 from conformance import machine as M
+from conformance import progress as P
 from conformance.checks.common import ClauseFailure
 
 # Groups whose steps are cheap (arrays, not nets) run this many times the profile's
@@ -30,6 +39,26 @@ PROFILES = {
     "dev": dict(max_examples=60, stateful_step_count=15),
     "thorough": dict(max_examples=250, stateful_step_count=25),
 }
+
+# What a whole run of each profile costs (keras_defer on TensorFlow, every group, one
+# device, a 2-core machine; CPU time of whole runs on 2026-11-30: ci 88 s, dev 203 s;
+# thorough is the sum of its groups' thorough runs and, for groups not run so, their ci
+# time scaled by examples times steps): said by --help.
+PROFILE_COST = {
+    "ci": "about 1.5 min (derandomized: the same examples every run)",
+    "dev": "about 4 min",
+    "thorough": "about 20 min (random each run)",
+}
+
+# Seconds each group took in the ci profile (keras_defer on TensorFlow, a busy 2-core
+# machine, 2026-11-30): a group's expected time before its first examples tell.
+CI_SECONDS = {"lifecycle": 2.3, "naming": 1.0, "reinit": 1.6, "in_units": 1.8, "errors": 2.9,
+              "set_data": 1.9, "sharing": 1.1, "hybridize": 1.6, "save_load": 1.9,
+              "blocks": 2.8, "values": 4.5, "ndarray": 5.1, "autograd": 4.3, "loss": 8.3,
+              "trainer": 22.4, "file_format": 10.7}
+
+# A run of selected clauses gives a group at least this share of its example budget.
+MIN_SHARE = 1 / 3
 
 
 def hypothesis_settings(profile="ci", max_examples=None, steps=None, quiet=True, shrink=True):
@@ -99,6 +128,8 @@ class Run:
         self.known_failures = {}   # clause -> (message, script)
         self.examples = {}      # clause -> examples that exercised it
         self.steps = 0
+        self.examples_run = 0   # examples this run of the machine has ended
+        self.examples_before = 0   # ... and the group's earlier runs, for the display
         self.last_failure = None
         self.script = []        # the script of the example running now (for a crash)
 
@@ -114,45 +145,129 @@ class Verdicts:
         self.failures = {}   # (clause, device) -> (message, script)
         self.steps = {}      # (group, device) -> state-machine steps
         self.seconds = {}    # (group, device) -> float
+        self.runs = {}       # (group, device) -> examples run (shrinking included)
+
+
+def group_settings(group, hyp_settings, share=1.0):
+    """The settings of `group`'s run: the profile's examples times the group's scale
+    (EXAMPLE_SCALE) and `share` (at least MIN_SHARE of them, and one), its steps capped
+    (STEP_LIMIT)."""
+    examples = hyp_settings.max_examples * EXAMPLE_SCALE.get(group, 1)
+    if share < 1:
+        examples = max(1, math.ceil(examples * max(share, MIN_SHARE)))
+    steps = min(hyp_settings.stateful_step_count, STEP_LIMIT.get(group, 10 ** 6))
+    if (examples, steps) == (hyp_settings.max_examples, hyp_settings.stateful_step_count):
+        return hyp_settings
+    return settings(hyp_settings, max_examples=examples, stateful_step_count=steps)
+
+
+def selection_share(group, wanted):
+    """The share of `group`'s own clauses (every DI clause for 'blocks', which has none)
+    among the `wanted` ones: a run of a few clauses runs a group that long."""
+    own = {c.id for c in C.CLAUSES if c.group == group} or M.clauses_checked_by(group)
+    if not own:
+        return 1.0
+    return len(own & set(wanted)) / len(own)
+
+
+def expected_seconds(group, hyp_settings):
+    """A guess of the seconds `group` runs under `hyp_settings` (its own: group_settings),
+    from its ci time (CI_SECONDS): proportional to examples times steps."""
+    ci = PROFILES["ci"]
+    ci_examples = ci["max_examples"] * EXAMPLE_SCALE.get(group, 1)
+    ci_steps = min(ci["stateful_step_count"], STEP_LIMIT.get(group, 10 ** 6))
+    return (CI_SECONDS.get(group, 3.0) * hyp_settings.max_examples / ci_examples
+            * hyp_settings.stateful_step_count / ci_steps)
+
+
+def _crash_clause(group, wanted):
+    """The clause a crash of `group`'s machine is charged to: the group's (C.default_clause)
+    when it is wanted, else the first wanted clause (a selection reports only its own: a
+    crash must not vanish from the report)."""
+    clause = C.default_clause(group)
+    if clause in wanted or not wanted:
+        return clause
+    return sorted(wanted)[0]
+
+
+def _counting(machine, run, progress, steps_before):
+    """`machine` that tells `progress` when each example ends (shrinking ones too)."""
+    def teardown(self):
+        try:
+            machine.teardown(self)
+        finally:
+            run.examples_run += 1
+            phase = None
+            if run.last_failure is not None:
+                phase = "shrinking a failure of %s" % run.last_failure[0]
+            progress.example_done(run.examples_run + run.examples_before,
+                                  steps_before + run.steps, phase)
+    return type(machine.__name__, (machine,), {"teardown": teardown})
+
+
+def _as_progress(progress):
+    """A Progress from what callers give: None, a Progress, or a function of a line."""
+    if progress is None:
+        return P.Progress()
+    if isinstance(progress, P.Progress):
+        return progress
+    return P.Lines(progress)
 
 
 def run_group(adapter, group, device, wanted, hyp_settings, verdicts, progress=None,
-              rerun=True, expected=()):
+              rerun=True, expected=(), share=1.0, index=1, count=1):
     """Run one group's machine until every wanted clause has a verdict (rerun=False:
-    stop at the first failure); `expected`: clause patterns expected to fail."""
+    stop at the first failure); `expected`: clause patterns expected to fail; `share`:
+    the share of the group's example budget to run (selection_share); `progress`: a
+    progress.Progress (or a function of a line), told of every example; index/count:
+    the group's place in the run, for the display."""
     started = time.time()
-    scale = EXAMPLE_SCALE.get(group, 1)
-    if scale != 1:
-        hyp_settings = settings(hyp_settings, max_examples=hyp_settings.max_examples * scale)
-    if group in STEP_LIMIT and hyp_settings.stateful_step_count > STEP_LIMIT[group]:
-        hyp_settings = settings(hyp_settings, stateful_step_count=STEP_LIMIT[group])
+    progress = _as_progress(progress)
+    hyp_settings = group_settings(group, hyp_settings, share)
+    progress.group_started(device, group, index, count, hyp_settings.max_examples,
+                           hyp_settings.stateful_step_count,
+                           expected_seconds(group, hyp_settings))
     disabled = set()
     candidates = set(wanted)
-    for _ in range(len(C.CLAUSES)):
+    examples_before = 0
+    for attempt in range(len(C.CLAUSES)):
         enabled = candidates - disabled
         if not enabled:
             break
+        if attempt:
+            progress.more_examples(hyp_settings.max_examples)
         run = Run(adapter, device, enabled, expected)
+        run.examples_before = examples_before
+        steps_before = verdicts.steps.get((group, device), 0)
         failure = None
         try:
-            run_state_machine_as_test(M.make_machine(group, run), settings=hyp_settings)
+            machine = _counting(M.make_machine(group, run), run, progress, steps_before)
+            run_state_machine_as_test(machine, settings=hyp_settings)
         except ClauseFailure as exc:
             failure = (exc.clause, exc.message, exc.script)
         except Flaky as exc:
             last = run.last_failure
-            failure = (last[0] if last else C.default_clause(group), "flaky: %s" % exc,
-                       last[2] if last else "")
+            if last:
+                failure = (last[0], "flaky: %s" % exc, last[2])
+            else:  # no check failed: the examples themselves did not replay alike
+                failure = (_crash_clause(group, candidates),
+                           "flaky, with no failed check to name: the group's examples did not "
+                           "replay alike (state left behind by one example changed a later "
+                           "one's draws), charged here to be reported. hypothesis: %s" % exc,
+                           "")
         except Exception as exc:  # noqa: BLE001 - a crash is a failure of the group's clause
             last = run.last_failure
             script = last[2] if last else "\n".join(
                 run.script + ["# crashed: %s: %s" % (type(exc).__name__, exc)])
-            failure = (C.default_clause(group), "%s: %s" % (type(exc).__name__, exc), script)
+            failure = (_crash_clause(group, candidates), "%s: %s" % (type(exc).__name__, exc),
+                       script)
+        examples_before += run.examples_run
         for clause, n in run.examples.items():
             key = (clause, device)
             verdicts.examples[key] = verdicts.examples.get(key, 0) + n
         for clause, known in run.known_failures.items():
             verdicts.failures.setdefault((clause, device), known)
-        verdicts.steps[(group, device)] = verdicts.steps.get((group, device), 0) + run.steps
+        verdicts.steps[(group, device)] = steps_before + run.steps
         if failure is None:
             break
         clause = failure[0]
@@ -160,25 +275,36 @@ def run_group(adapter, group, device, wanted, hyp_settings, verdicts, progress=N
         if clause in disabled or not rerun:
             break
         disabled.add(clause)
-        if progress:
-            progress("    %s fails in group %s; re-running without it" % (clause, group))
+        if enabled - disabled:
+            progress.note("%s fails in group %s; re-running without it" % (clause, group))
     verdicts.seconds[(group, device)] = time.time() - started
+    verdicts.runs[(group, device)] = examples_before
+    progress.group_finished(verdicts.seconds[(group, device)],
+                            verdicts.steps.get((group, device), 0), examples_before)
 
 
-def run(adapter, wanted, devices, hyp_settings, groups=None, progress=None, expected=()):
+def run(adapter, wanted, devices, hyp_settings, groups=None, progress=None, expected=(),
+        scale_to_selection=False):
+    """Run `groups` (default: every group) on each device; scale_to_selection: each group
+    runs its share of `wanted` (selection_share) of its example budget."""
     verdicts = Verdicts()
     groups = groups or list(M.GROUPS)
     for device in devices:
         for i, group in enumerate(groups):
-            if progress:
-                progress("[%s] group %d/%d %-10s ..." % (device, i + 1, len(groups), group))
+            share = selection_share(group, wanted) if scale_to_selection else 1.0
             run_group(adapter, group, device, wanted, hyp_settings, verdicts, progress,
-                      expected=expected)
-            if progress:
-                progress("[%s]   %-10s %5.1f s, %d steps" % (
-                    device, group, verdicts.seconds[(group, device)],
-                    verdicts.steps.get((group, device), 0)))
+                      expected=expected, share=share, index=i + 1, count=len(groups))
     return verdicts
+
+
+def expected_run_seconds(groups, hyp_settings, wanted=None, devices=1):
+    """The guess of a run's seconds (expected_seconds of each group, scaled as `run`
+    scales them when `wanted` is given)."""
+    total = 0.0
+    for group in groups:
+        share = selection_share(group, wanted) if wanted is not None else 1.0
+        total += expected_seconds(group, group_settings(group, hyp_settings, share))
+    return total * devices
 
 
 def stderr_progress(message):

@@ -1,8 +1,11 @@
-"""The kit as a pytest suite: one test per clause group and device.
+"""The kit as a pytest suite: one test per clause and device (`test_clause[DI-09-cpu(0)]`).
 
-A test fails when a clause of its group fails and is not listed in the implementation's
+A test fails when its clause fails and is not listed in the implementation's
 expected-failures file; the message names the clause and carries the shrunk example as a
-script.  A listed clause that passes is reported as an unexpected pass (a warning).
+script that runs as printed.  A listed clause that fails is an xfail, one that passes an
+unexpected pass (a warning); a clause no example exercised is skipped as 'not exercised'.
+The items share the group runs (plugin.GroupRuns): each group's machine runs once per
+device, on the first item that needs it.
 """
 
 import warnings
@@ -11,9 +14,9 @@ import pytest
 
 from conformance import adapters
 from conformance import clauses as C
-from conformance import machine as M
 from conformance import runner
-from conformance.plugin import implementation, profile
+from conformance import scripts
+from conformance.plugin import group_runs, implementation, profile, selected_clauses
 
 
 @pytest.fixture(scope="session")
@@ -40,38 +43,33 @@ def _devices(config):
 
 
 def pytest_generate_tests(metafunc):
+    if "clause" in metafunc.fixturenames:
+        metafunc.parametrize("clause", selected_clauses(metafunc.config))
     if "device" in metafunc.fixturenames:
         metafunc.parametrize("device", _devices(metafunc.config))
 
 
-@pytest.mark.parametrize("group", M.GROUPS)
-def test_clause_group(adapter, group, device, request):
+def test_clause(adapter, clause, device, request):
     config = request.config
-    selected = C.select(config.getoption("--conformance-clauses", None))
-    if any(c.group == group for c in C.CLAUSES):
-        wanted = [c for c in selected if C.BY_ID[c].group == group]
-    else:  # a group without clauses of its own (blocks): every selected DI clause decides
-        wanted = [c for c in selected if c.startswith("DI-")]
-    if not wanted:
-        pytest.skip("no selected clause in group %s" % group)
     path = config.getoption("--conformance-expected-failures", None) or \
         runner.default_expected_failures(adapter.name)
     expected = runner.read_expected_failures(path)
-    verdicts = runner.Verdicts()
-    # every clause is checked; the group's own clauses decide this test
-    runner.run_group(adapter, group, device, [c.id for c in C.CLAUSES],
-                     runner.hypothesis_settings(profile(config)), verdicts, expected=expected)
-    failed = {c: f for (c, d), f in verdicts.failures.items() if d == device}
-    unexpected = {c: f for c, f in failed.items() if not runner.is_expected(c, expected)}
-    for cid in wanted:
-        if runner.is_expected(cid, expected) and cid not in failed and \
-                verdicts.examples.get((cid, device), 0):
-            warnings.warn("unexpected pass: %s is listed in %s" % (cid, path))
-    if unexpected:
-        lines = []
-        for cid, (message, script) in sorted(unexpected.items()):
-            lines.append("%s (%s) FAILED on %s: %s\n%s\n--- shrunk example ---\n%s\n"
-                         % (cid, C.BY_ID[cid].statement, device, message, C.BY_ID[cid].source, script))
-        pytest.fail("\n".join(lines), pytrace=False)
-    if failed:
-        pytest.xfail("expected failures: %s" % ", ".join(sorted(failed)))
+    failure, examples = group_runs(config).verdict(
+        adapter, clause, device,
+        runner.hypothesis_settings(profile(config),
+                                   config.getoption("--conformance-max-examples", None)),
+        expected)
+    listed = runner.is_expected(clause, expected)
+    if failure is not None:
+        if listed:
+            pytest.xfail("expected failure (%s): %s" % (path, failure[0]))
+        message, script = failure
+        pytest.fail("%s (%s) FAILED on %s against %s: %s\n%s\n--- reproduction script ---\n%s\n"
+                    % (clause, C.BY_ID[clause].statement, device,
+                       scripts.implementation_label(adapter), message, C.BY_ID[clause].source,
+                       scripts.reproduction(adapter, clause, device, message, script)),
+                    pytrace=False)
+    if examples == 0:
+        pytest.skip("%s not exercised: no example of the groups run reached it" % clause)
+    if listed:
+        warnings.warn("unexpected pass: %s is listed in %s" % (clause, path))
