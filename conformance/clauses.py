@@ -7,8 +7,9 @@ statement and where it comes from: a section of the chapter (shared/chapter/defe
 parameter lifecycle (deferred initialization), ND-* the NDArray (group ndarray), AG-*
 autograd (group autograd), LS-* the Gluon losses (group loss), TR-* optimizers, learning
 rate schedulers and the Trainer (group trainer), FF-* MXNet's NDArray list file format
-(group file_format).  The checks (conformance/checks/, one module per group) name
-these ids.
+(group file_format), VA-* a net's output values against the numpy reference forward
+(group values; checked after every forward pass of every parameter group).  The checks
+(conformance/checks/, one module per group) name these ids.
 """
 
 from dataclasses import dataclass
@@ -326,6 +327,86 @@ CLAUSES = [
     Clause("FF-09", "file_format", "gluon.SymbolBlock.imports(p-symbol.json, ['data'], p-0000.params) "
            "of an exported net gives the net's outputs on the same input (within 1e-5 + 1e-5|y|, "
            "float32).", "Gluon 1.9.1 gluon/block.py SymbolBlock.imports"),
+    # the lifecycle's blind spots (issue 16): arrays, random values, grad_req, save and
+    # load on their own, copies changed afterwards
+    Clause("DI-29", "lifecycle", "Parameter.data() is the same array object from one move to the next while "
+           "Gluon keeps it: set_data, load_parameters into an initialized parameter, a second "
+           "initialize(), forward passes, save_parameters; initialize(force_reinit=True) makes a new "
+           "array (divergence 'reinit_keeps_array': the same array, re-drawn in place).",
+           P + " Parameter.set_data (arr[:] = data), _load_init, initialize (self._data = None), "
+           "_init_impl; " + SEEN),
+    Clause("DI-30", "reinit", "The default initializer (Uniform(0.07)) draws values in [-0.07, 0.07], "
+           "not all equal, with the uniform's mean 0 and variance 0.07**2/3 (within 6 standard errors, "
+           "64 values or more).", "MXNet 1.9.1 initializer.py Uniform; " + P + " initialize"),
+    Clause("DI-31", "reinit", "Separate draws differ: force_reinit re-draws (new values, not the old "
+           "ones), two parameters of the same shape drawn separately hold different values; a draw "
+           "keeps its values through later moves (passes, set_data of others, save/load, copies).",
+           "MXNet 1.9.1 initializer.py Uniform (one random stream); " + SEEN),
+    Clause("DI-32", "reinit", "mx.random.seed(s) replays: the same seed before building, initializing "
+           "and running the same architecture gives the same drawn values.",
+           "MXNet 1.9.1 random.py seed; " + SEEN),
+    Clause("DI-33", "errors", "grad_req survives every move ('null' for BatchNorm's running statistics "
+           "and an InstanceNorm gamma without scale, 'write' otherwise) and grad() of a 'null' "
+           "parameter raises in every state: data()'s error before its data exists, RuntimeError "
+           "(grad_req='null') once initialized, after force_reinit, load, set_data and copies.",
+           P + " Parameter.grad/_init_grad; " + L + " BatchNorm"),
+    Clause("DI-34", "save_load", "load_parameters into a net initialized while its shapes are unknown "
+           "fixes shapes and values there; the first pass after it calls no initializer and keeps the "
+           "loaded values.", P + " Parameter._load_init (deferred: _init_impl, _deferred_init cleared)"),
+    Clause("DI-35", "save_load", "save_parameters on its own: with a not-initialized or deferred parameter "
+           "it raises that parameter's error (the first in structural order) and writes no file; "
+           "otherwise it writes the file and changes nothing in the net.",
+           B + " Block.save_parameters (_reduce before ndarray.save); " + SEEN),
+    Clause("DI-36", "save_load", "A copy.deepcopy is independent: set_data, initialize(force_reinit=True) "
+           "or a training step (record, backward, Trainer.step) on the copy leave the original's "
+           "values and arrays as they were, and the copy's arrays are not the original's. "
+           "Gluon's copied arrays have no gradient attached: backward through the copy raises "
+           "MXNetError ('not in a computational graph') until force_reinit (divergence "
+           "'copy_trains': the copy trains).",
+           B + " Block, copied by copy.deepcopy; " + SEEN),
+    # values (issue 16): a net's output against the numpy reference forward
+    # (conformance/reference_forward.py, proven on MXNet's own numbers by
+    # conformance/test_reference_forward.py) for the weights the net holds, read back through
+    # the adapter after every move that sets them; float32 tolerance: |y - ref| <= 1e-4 |ref|
+    # + 1e-5 max(1, max |ref|) (float64 reference).  A mismatch is charged to the clause of the
+    # most particular block family in the net (VA-04 layouts, then VA-03, VA-02, VA-01).
+    Clause("VA-01", "values", "An inference forward pass of a Dense net gives the reference formula's "
+           "output for the net's current weights: Dense (x W^T + b, flatten=True over the non-batch "
+           "axes, else the last), Activation/HybridLambda (relu, tanh, sigmoid), Dropout (identity at "
+           "inference), Flatten, LayerNorm (last axis) and BatchNorm (running statistics, eps 1e-5) "
+           "between them; shared layers apply the same weights.",
+           L + " Dense/Dropout/Flatten/LayerNorm/BatchNorm; MXNet 1.9.1 src/operator/nn/"
+           "fully_connected-inl.h, batch_norm.cc, layer_norm.cc"),
+    Clause("VA-02", "values", "Convolution stems compute the reference: Conv1D/2D/3D (cross-correlation, "
+           "weight (out, in, *k), strides, zero padding), Conv*Transpose (its adjoint, weight (in, out, "
+           "*k), output (n-1)s - 2p + k), Max/Avg pooling (valid windows, stride = pool size), global "
+           "pooling, BatchNorm with running statistics, InstanceNorm (per sample and channel over the "
+           "spatial axes, gamma applied even with scale=False), LayerNorm.",
+           "Gluon 1.9.1 gluon/nn/conv_layers.py; MXNet 1.9.1 src/operator/nn/convolution-inl.h, "
+           "deconvolution-inl.h, pooling-inl.h, instance_norm-inl.h"),
+    Clause("VA-03", "values", "Sequence stems compute the reference: Embedding (rows of the weight at the "
+           "indices), rnn.RNN (relu), LSTM (gates i, f, g, o in the rows of i2h/h2h: c = f c + i g, "
+           "h = o tanh c), GRU (r, z, n: n = tanh(i2h_n + r (h2h_n + b)), h = (1 - z) n + z h_prev), "
+           "zero initial states, layout TNC, bidirectional outputs [forward, backward], layer l reading "
+           "layer l-1's outputs.",
+           "Gluon 1.9.1 gluon/rnn/rnn_layer.py; MXNet 1.9.1 src/operator/rnn_impl.h"),
+    Clause("VA-04", "values", "Layouts other than the default read other axes, shapes and values as the "
+           "reference: Max/Avg/Global pooling with NWC/NHWC/NDHWC pools the middle axes and keeps "
+           "channels last; rnn.RNN/LSTM/GRU with layout='NTC' runs over axis 1 (batch-major). "
+           "(MXNet 1.9.1 on CPU refuses channels-last convolutions: not generated, see "
+           "conformance/arch/conv.py.)",
+           "Gluon 1.9.1 gluon/nn/conv_layers.py (layout=), gluon/rnn/rnn_layer.py; " + SEEN),
+    Clause("VA-05", "values", "A training forward pass (under autograd.record(); train_mode() where "
+           "nothing records) normalizes BatchNorm with the batch's mean and biased variance over "
+           "every axis but 1; every other block computes as at inference (nets with Dropout are "
+           "not compared: its mask is random).",
+           "MXNet 1.9.1 src/operator/nn/batch_norm.cc (ctx.is_train); " + AG + " record"),
+    Clause("VA-06", "values", "BatchNorm's running statistics move once per training step, "
+           "running = 0.9 running + 0.1 batch (mean; biased variance), in the backward pass: a "
+           "forward pass alone (inference, or training without backward) leaves them (divergence "
+           "'batchnorm_stats_at_forward': the training forward pass moves them).",
+           "MXNet 1.9.1 src/operator/nn/batch_norm.cc (BatchNormBackwardImpl updates the moving "
+           "statistics); " + SEEN),
 ]
 
 BY_ID = {c.id: c for c in CLAUSES}

@@ -28,16 +28,18 @@ from conformance.checks.file_format import FileFormats
 GROUP_RULES = {
     "lifecycle": set(),
     "naming": {"select"},
-    "reinit": set(),
+    "reinit": {"seeded", "redraw"},             # seeded builds replay, re-draws (DI-30..32)
     "in_units": set(),
-    "errors": set(),
-    "set_data": {"set_data", "deepcopy"},       # a pending set_data value is copied too
+    "errors": {"save"},                         # save_parameters of deferred nets (DI-35)
+    "set_data": {"set_data", "deepcopy", "copy_change"},  # pending values copied; copies set
     "sharing": {"select"},
     "hybridize": {"hybridize", "deepcopy"},     # copies of hybridized deferred nets
-    "save_load": {"save_load", "deepcopy"},
+    "save_load": {"save_load", "deepcopy", "save", "load_initialized", "copy_change"},
     # no clauses of its own: every clause, on nets that always have a conv/pool/norm
     # stem or recurrent/embedding layers (elsewhere they are half of the draws)
-    "blocks": {"hybridize", "set_data", "deepcopy"},
+    "blocks": {"hybridize", "set_data", "deepcopy", "copy_change"},
+    # VA-01..06 (checked after every pass of every group): random weights, training passes
+    "values": {"randomize", "train", "hybridize", "set_data"},
 }
 
 # Groups whose architectures lean towards what their clauses are about.
@@ -48,6 +50,11 @@ DESIGNS = {
     "in_units": strategies.architectures(modes=("some", "all", "wrong")),
     "naming": strategies.architectures(prefixes=True, max_layers=6),
     "blocks": strategies.architectures(families=("conv", "conv", "rnn", "embedding")),
+    # every net holds BatchNorm's running statistics (grad_req='null', DI-33)
+    "errors": strategies.with_batchnorm(strategies.architectures()),
+    "values": strategies.architectures(
+        families=("dense", "conv", "conv", "rnn", "rnn", "rnn", "embedding"),
+        modes=("none", "some", "all"), norms=True),
 }
 ANY_DESIGN = strategies.architectures()
 THEN_INITIALIZE = st.sampled_from([True, True, False])
@@ -125,6 +132,59 @@ class ConformanceMachine(RuleBasedStateMachine):
     @guarded                # dropping it would change every example the profiles draw
     def deepcopy(self, data):
         checks.save_load.deepcopy(self.trial)
+
+    @precondition(lambda self: "randomize" in self.moves and self.trial.passed_once)
+    @rule(data=st.data())
+    @guarded
+    def randomize(self, data):
+        checks.values.randomize(self.trial, data)
+
+    # the recording initializer's constant fills hide swapped gates and flipped kernels:
+    # the values group's nets are randomized (and run) three times as often as other moves
+    randomize_again = randomize
+    randomize_once_more = randomize
+
+    @precondition(lambda self: "train" in self.moves and self.trial.passed_once)
+    @rule(data=st.data())
+    @guarded
+    def train(self, data):
+        checks.values.train(self.trial, data)
+
+    train_again = train   # the values group's subject with forward: as likely
+
+    @precondition(lambda self: "save" in self.moves)
+    @rule()
+    @guarded
+    def save(self):
+        checks.save_load.save_alone(self.trial)
+
+    @precondition(lambda self: "load_initialized" in self.moves)
+    @rule()
+    @guarded
+    def load_initialized(self):
+        checks.save_load.load_into_initialized(self.trial)
+
+    # it needs a net whose every parameter has data (most nets lack it): twice as likely
+    load_initialized_again = load_initialized
+
+    @precondition(lambda self: "copy_change" in self.moves)
+    @rule(data=st.data())
+    @guarded
+    def copy_and_change(self, data):
+        checks.save_load.copy_and_change(self.trial, data)
+
+    # force_reinit with the default initializer: re-draws are the reinit group's subject
+    @precondition(lambda self: "redraw" in self.moves)
+    @rule()
+    @guarded
+    def redraw(self):
+        checks.lifecycle.initialize(self.trial, "default", True)
+
+    @precondition(lambda self: "seeded" in self.moves)
+    @rule(data=st.data())
+    @guarded
+    def seeded(self, data):
+        checks.randomness.seeded(self.trial, data)
 
     @invariant()
     @guarded
@@ -421,11 +481,11 @@ GROUPS = list(GROUP_RULES) + list(ARRAY_MACHINES)
 
 
 def clauses_checked_by(group):
-    """The clause ids `group`'s machine checks: every DI clause for a parameter group
-    (each move's checks run in every one), its own clauses for an array group."""
+    """The clause ids `group`'s machine checks: every DI and VA clause for a parameter
+    group (each move's checks run in every one), its own clauses for an array group."""
     if group in ARRAY_MACHINES:
         return {c.id for c in C.CLAUSES if c.group == group}
-    return {c.id for c in C.CLAUSES if c.id.startswith("DI-")}
+    return {c.id for c in C.CLAUSES if c.id.startswith(("DI-", "VA-"))}
 
 
 def groups_for(clause_ids):
@@ -451,4 +511,17 @@ def make_machine(group, run):
         attrs["build_first"] = initialize(design=designs, then_initialize=THEN_INITIALIZE)(build)
         attrs["rebuild"] = precondition(lambda self: self.trial.moves_on_net >= 4)(
             rule(design=designs, then_initialize=THEN_INITIALIZE)(build))
+    if "randomize" in GROUP_RULES[group]:
+        # the values group: every net is initialized, run, given random weights and run
+        # again as soon as it is built (checks.values.warm_up), so that each example's
+        # nets are compared with weights that tell gates and taps apart
+        @guarded
+        def build_and_run(self, design, data):
+            checks.lifecycle.build(self.trial, design, True)
+            checks.values.warm_up(self.trial, data)
+
+        designs = ANY_DESIGN if designs is None else designs
+        attrs["build_first"] = initialize(design=designs, data=st.data())(build_and_run)
+        attrs["rebuild"] = precondition(lambda self: self.trial.moves_on_net >= 4)(
+            rule(design=designs, data=st.data())(build_and_run))
     return type("Conformance_%s" % group, (ConformanceMachine,), attrs)

@@ -57,6 +57,17 @@ DIVERGENCES = {
     "checksum_trailer": "nd.save and save_parameters append a trailer after MXNet's bytes "
                         "(magic b'\\xfekdCRC\\x01\\x00', uint64 length and CRC-32 of the "
                         "body), which MXNet's reader ignores: damaged bytes are refused.",
+    # Parameter arrays (DI-29)
+    "copy_trains": "A copy.deepcopy of an initialized net trains: backward through it reaches "
+                   "its parameters (MXNet 1.9.1's copied arrays have no gradient attached: "
+                   "backward raises 'not in a computational graph' until force_reinit).",
+    "reinit_keeps_array": "initialize(force_reinit=True) re-draws into the parameter's existing "
+                          "array (Keras variable) instead of making a new one, so optimizers and "
+                          "distributed wrappers holding it stay attached.",
+    # BatchNorm's running statistics (VA-06, conformance/checks/values.py)
+    "batchnorm_stats_at_forward": "A training forward pass (record() or train_mode()) moves "
+                                  "BatchNorm's running statistics itself (MXNet moves them in "
+                                  "the backward pass: a training forward alone leaves them).",
 }
 
 UNIFORM = "uniform"  # the value token of Gluon's default initializer: random, not checked
@@ -84,6 +95,8 @@ class Param:
     ctx: Optional[str] = None
     grad_req: str = "write"          # 'null': BatchNorm's running statistics, ...
     dtype: str = "float32"           # as repr() prints it
+    array: int = 0                   # which array data() returns: a new number for a new array
+    draw: int = 0                    # which random draw `data` holds when it is UNIFORM
 
     def repr(self):
         return "Parameter %s (shape=%s, dtype=%s)" % (self.name, self.shape, self.dtype)
@@ -123,6 +136,7 @@ class Outcome:
     warnings: List[str] = field(default_factory=list)
     output_shape: Optional[tuple] = None
     saved: Optional[dict] = None
+    draws: Optional[dict] = None       # save(): structural key -> the draw its UNIFORM value is
 
 
 class World:
@@ -135,6 +149,16 @@ class World:
         self.divergences = frozenset(divergences)
         self.counters = {}
         self.recorded_calls = 0
+        self.arrays = 0   # arrays made so far (Param.array)
+        self.draws = 0    # random draws made so far (Param.draw)
+
+    def next_array(self):
+        self.arrays += 1
+        return self.arrays
+
+    def next_draw(self):
+        self.draws += 1
+        return self.draws
 
     def next_global(self, hint):
         n = self.counters.get(hint, 0)
@@ -264,6 +288,7 @@ class NetModel:
             out.calls.append((p.name, p.shape))
             return float(self.world.recorded_calls)
         if initializer == "default":
+            p.draw = self.world.next_draw()
             return UNIFORM
         return {"zeros": 0.0, "ones": 1.0}[initializer]
 
@@ -273,6 +298,7 @@ class NetModel:
         initializer, pending = p.deferred
         p.deferred = None
         p.data = pending if pending is not None else self._run_init(p, initializer, out)
+        p.array = self.world.next_array()   # Gluon's _init_impl: a new array
 
     def initialize(self, initializer="default", force_reinit=False, ctx="cpu(0)"):
         out = Outcome()
@@ -281,11 +307,14 @@ class NetModel:
             if p.data is not None and not force_reinit:
                 out.warnings.append(WARN_ALREADY % name)
                 continue
+            kept = p.array if p.data is not None else None
             p.data = None
             p.ctx = ctx
             p.deferred = (p.own_init if p.own_init is not None else initializer, None)
             if p.known:
                 self._finish(p, out)
+                if kept is not None and "reinit_keeps_array" in self.world.divergences:
+                    p.array = kept
         return out
 
     def data(self, name):
@@ -448,6 +477,9 @@ class NetModel:
             return out, None
         twin = self.clone()
         twin.compiled = False
+        for p in twin.params.values():   # a copy's arrays are its own
+            if p.data is not None:
+                p.array = self.world.next_array()
         return out, twin
 
     # -- save / load ------------------------------------------------------------------------
@@ -461,10 +493,13 @@ class NetModel:
                 return out
         out.saved = {key: (self.params[name].shape, self.params[name].data)
                      for key, name in keys.items()}
+        out.draws = {key: self.params[name].draw for key, name in keys.items()}
         return out
 
-    def load(self, saved, ctx="cpu(0)"):
-        """Load into this (fresh) net; file keys of shared parameters load the same one."""
+    def load(self, saved, ctx="cpu(0)", draws=None):
+        """Load into this (fresh) net; file keys of shared parameters load the same one.
+        A parameter without data gets a new array, one with data keeps its own (Gluon's
+        set_data); `draws` (save()'s) says which random draw each UNIFORM value is."""
         out = Outcome()
         keys = self.structural_keys()
         for key, (shape, _) in saved.items():
@@ -477,7 +512,10 @@ class NetModel:
             p.shape = tuple(shape)
             if p.data is None and not p.deferred:
                 p.ctx = ctx
+            if p.data is None:
+                p.array = self.world.next_array()
             p.data = value
+            p.draw = (draws or {}).get(key, 0)
             p.deferred = None
         return out
 

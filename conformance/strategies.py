@@ -7,7 +7,8 @@ small value (`integers(0, n) == n` marks a rare branch).  Kept small on purpose 
 A net is a Dense tree (the `dense` family) optionally preceded by a stem of other
 blocks: `conv` (Conv1D/2D/3D, Conv*Transpose, Max/Avg/Global pooling, BatchNorm,
 InstanceNorm, LayerNorm, Activation, Dropout, (Hybrid)Lambda, Flatten; NCW/NCHW/NCDHW
-inputs), `rnn` (rnn.RNN/LSTM/GRU on TNC inputs) or `embedding` (integer indices).  The
+inputs; one stem in four channels-last, NWC/NHWC/NDHWC: pooling and LayerNorm only),
+`rnn` (rnn.RNN/LSTM/GRU, layout TNC or NTC) or `embedding` (integer indices).  The
 Dense part also draws Activation, Dropout, (Hybrid)Lambda, LayerNorm and BatchNorm.
 
 Some inputs are never drawn because MXNet 1.9.1 does not define them (the model could not
@@ -47,21 +48,40 @@ def _simple(draw, hybrid):
     return A.Lambda(draw(st.sampled_from(FUNCTIONS)), hybrid=hybrid or draw(st.booleans()))
 
 
+CHANNELS_LAST = {1: "NWC", 2: "NHWC", 3: "NDHWC"}
+
+
 def _conv_stem(draw, mode, hybrid, state):
     dims = draw(st.integers(1, 3))
     top = {1: 7, 2: 5, 3: 3}[dims]
     channels = draw(st.integers(1, 3))
     spatial = [draw(st.integers(2, top)) for _ in range(dims)]
-    inp = A.Input(dims=(channels,) + tuple(spatial), axis=1)
+    # a channels-last stem (VA-04): pooling and LayerNorm only, MXNet 1.9.1's CPU
+    # convolutions refusing those layouts (arch/conv.py)
+    layout = CHANNELS_LAST[dims] if draw(st.integers(0, 3)) == 3 else ""
+    if layout:
+        inp = A.Input(dims=tuple(spatial) + (channels,), axis=dims + 1)
+    else:
+        inp = A.Input(dims=(channels,) + tuple(spatial), axis=1)
     blocks, fixed = [], False   # fixed: the channel count comes from a conv, not the input
-    for _ in range(draw(st.integers(1, 4))):
-        kind = draw(st.sampled_from(["conv", "conv", "pool", "norm", "norm", "simple"]))
+    kinds = ["pool", "pool", "norm", "simple"] if layout else \
+        ["conv", "conv", "pool", "norm", "norm", "simple"]
+    if state.get("norms") and not layout:
+        kinds = kinds + ["norm", "norm"]
+    for i in range(draw(st.integers(1, 4))):
+        # a channels-first stem mostly opens with a convolution (its first block is the
+        # one every example has)
+        if i == 0 and not layout and draw(st.integers(0, 1)) == 0:
+            kind = "conv"
+        else:
+            kind = draw(st.sampled_from(kinds))
         if kind == "conv":
-            transpose = draw(st.integers(0, 5)) == 5
+            transpose = draw(st.integers(0, 3)) == 3
             pad = 0 if transpose else draw(st.sampled_from([0, 0, 1]))
             kmax = 2 if transpose else min(3, min(spatial) + 2 * pad)
-            kernel = draw(st.integers(1, kmax))
-            strides = 1 if transpose else draw(st.integers(1, 2))
+            # a transposed kernel of 1 hides which way its taps run: mostly 2
+            kernel = draw(st.sampled_from([2, 2, 1])) if transpose else draw(st.integers(1, kmax))
+            strides = draw(st.integers(1, 2))
             out = draw(st.integers(1, 4))
             node = A.Conv(dims, out, kernel, strides=strides, padding=pad,
                           use_bias=draw(st.integers(0, 4)) < 4,
@@ -74,17 +94,20 @@ def _conv_stem(draw, mode, hybrid, state):
             channels, fixed = out, True
         elif kind == "pool":
             if draw(st.integers(0, 3)) == 3:
-                node = A.Pool(dims, draw(st.sampled_from(["max", "avg"])), global_pool=True)
+                node = A.Pool(dims, draw(st.sampled_from(["max", "avg"])), global_pool=True,
+                              layout=layout)
                 spatial = [1] * dims
             else:
                 size = draw(st.integers(1, min(2, min(spatial))))
-                node = A.Pool(dims, draw(st.sampled_from(["max", "avg"])), size)
+                node = A.Pool(dims, draw(st.sampled_from(["max", "avg"])), size, layout=layout)
                 spatial = [(n - size) // size + 1 for n in spatial]
         elif kind == "norm":
             # BatchNorm's running statistics are the stem's most distinctive parameters
             kinds = ["batch", "batch", "instance", "layer"] if fixed else ["layer"]
+            if fixed and state.get("norms"):
+                kinds = kinds + ["batch", "batch"]
             norm = draw(st.sampled_from(kinds))
-            right = spatial[-1] if norm == "layer" else channels
+            right = spatial[-1] if norm == "layer" and not layout else channels
             node = A.Norm(norm, in_channels=_in_dim(draw, mode, right, state, False),
                           scale=norm == "instance" and draw(st.booleans()))
         else:
@@ -92,22 +115,26 @@ def _conv_stem(draw, mode, hybrid, state):
         blocks.append(node)
     end = draw(st.sampled_from(["none", "flatten", "global"]))
     if end == "global":
-        blocks += [A.Pool(dims, draw(st.sampled_from(["max", "avg"])), global_pool=True),
-                   A.Flatten()]
+        blocks += [A.Pool(dims, draw(st.sampled_from(["max", "avg"])), global_pool=True,
+                          layout=layout), A.Flatten()]
         return blocks, inp, (channels,), fixed
     if end == "flatten":
         blocks.append(A.Flatten())
     size = channels
     for n in spatial:
         size *= n
-    return blocks, inp, (size,) if end == "flatten" else (channels,) + tuple(spatial), False
+    if end == "flatten":
+        return blocks, inp, (size,), False
+    return blocks, inp, (tuple(spatial) + (channels,) if layout
+                         else (channels,) + tuple(spatial)), False
 
 
 def _recurrent(draw, mode, features, state, may_be_wrong):
     node = A.Recurrent(draw(st.sampled_from(["lstm", "gru", "rnn"])), draw(st.integers(1, 3)),
                        num_layers=1 + (draw(st.integers(0, 3)) == 3),
                        bidirectional=draw(st.integers(0, 3)) == 3,
-                       input_size=_in_dim(draw, mode, features, state, may_be_wrong))
+                       input_size=_in_dim(draw, mode, features, state, may_be_wrong),
+                       layout=draw(st.sampled_from(["TNC", "TNC", "NTC"])))
     return node, node.hidden * (2 if node.bidirectional else 1)
 
 
@@ -139,21 +166,22 @@ def _sequence_stem(draw, mode, hybrid, state, family):
 @st.composite
 def architectures(draw, max_layers=5, max_depth=3, sharing=None, prefixes=True,
                   modes=("none", "none", "some", "all", "wrong"), min_layers=1,
-                  families=FAMILIES, extras=True):
+                  families=FAMILIES, extras=True, norms=False):
     """(arch, width): a Sequential tree and the input it was designed for: the feature
     size (an int) of a Dense net, an `arch.Input` of a net with a stem (`families`).
 
     in_units modes: none, some, all (consistent with the design width), wrong (one off);
     `sharing` forces (True) or forbids (False) shared layers; None draws it;
     `min_layers` Dense layers at least (appended to the root), so that order-sensitive
-    clauses see several parameters initialized by one pass.
+    clauses see several parameters initialized by one pass; `norms`: BatchNorm wherever
+    it may stand is several times as likely (the values group's training passes).
     """
     mode = draw(st.sampled_from(modes))
     family = draw(st.sampled_from(families))
     width = draw(WIDTHS)
     share_ok = draw(st.booleans()) if sharing is None else sharing
     state = {"layers": [], "prev": width, "dense": 0, "wrong_done": False, "seq": 0,
-             "inputs": [], "flatten": False, "bn_ok": False}
+             "inputs": [], "flatten": False, "bn_ok": False, "norms": norms}
     root_hybrid = draw(st.booleans())
     stem = []
     if family != "dense":
@@ -229,7 +257,8 @@ def architectures(draw, max_layers=5, max_depth=3, sharing=None, prefixes=True,
     def extra(hybrid):
         # a block without Dense's parameters between Dense layers; BatchNorm only where
         # its channel axis is fixed by the layer before (a flattening Dense)
-        kind = draw(st.sampled_from(["simple", "simple", "layer", "batch"]))
+        kind = draw(st.sampled_from(["simple", "simple", "layer", "batch"]
+                                    + ["batch"] * (3 if norms else 0)))
         if kind == "batch" and state["bn_ok"]:
             return A.Norm("batch")
         if kind == "layer":
@@ -254,6 +283,8 @@ def architectures(draw, max_layers=5, max_depth=3, sharing=None, prefixes=True,
                 children.append(extra(hybrid))
             elif kind == "dense":
                 children.append(dense())
+                if norms and state["bn_ok"] and draw(st.booleans()):
+                    children.append(A.Norm("batch"))
             elif kind == "shared":
                 children.append(shared())
             else:
@@ -318,3 +349,13 @@ def stem_inputs(draw, dims, axis):
     if draw(st.integers(0, 4)) == 4:
         dims[axis - 1] += draw(st.integers(1, 3))
     return (draw(st.integers(1, 4)),) + tuple(dims)
+
+
+@st.composite
+def with_batchnorm(draw, designs):
+    """A design from `designs` ending in a flattening Dense and a BatchNorm: nets whose
+    running statistics (grad_req='null') every move meets (DI-33)."""
+    root, width = draw(designs)
+    tail = (A.Dense(units=draw(WIDTHS)), A.Norm("batch"))
+    return A.Sequential(children=root.children + tail, hybrid=root.hybrid,
+                        prefix=root.prefix, scoped=root.scoped), width

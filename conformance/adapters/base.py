@@ -130,11 +130,43 @@ class Adapter:
         raise NotImplementedError
 
     def forward(self, net, shape, device, indices=0):
-        """(output shape, device of the output); `indices` > 0: integer inputs below it."""
+        """(output shape, device of the output); `indices` > 0: integer inputs below it.
+        The input and output stay readable (`forward_io`) for the values clauses."""
+        self.last_forward = None
         x = (self.make_indices(shape, indices, device) if indices
              else self.make_input(shape, device))
         out = self.wait(net(x))
+        self.last_forward = (x, out)
         return self.shape_of(out), self.device_of(out)
+
+    def forward_io(self):
+        """(input, output) of the last forward pass as numpy arrays, or None."""
+        last = getattr(self, "last_forward", None)
+        if last is None:
+            return None
+        return self.nd_values(last[0]), self.nd_values(last[1])
+
+    def forward_training(self, net, shape, device, indices=0, record=True):
+        """A training pass (VA-05/06): `with autograd.record(): y = net(x)` then
+        `y.backward()`; record=False (no recording backend): `with autograd.train_mode():
+        y = net(x)`.  Returns the output shape; `forward_io` reads x and y."""
+        self.last_forward = None
+        x = (self.make_indices(shape, indices, device) if indices
+             else self.make_input(shape, device))
+        if record:
+            with self.autograd.record():
+                out = net(x)
+            out.backward()
+        else:
+            with self.autograd.train_mode():
+                out = net(x)
+        out = self.wait(out)
+        self.last_forward = (x, out)
+        return self.shape_of(out)
+
+    def set_values(self, net, name, values, device):
+        """net.collect_params()[name].set_data(nd.array(values)) (values: float32 numpy)."""
+        self.param(net, name).set_data(self.ndarrays.array(values, ctx=self.context(device)))
 
     def wait(self, tensor):
         """Block until `tensor` is computed (so that errors surface here)."""
@@ -182,6 +214,43 @@ class Adapter:
         finally:
             if os.path.exists(path):
                 os.remove(path)
+
+    # -- the lifecycle's blind spots (DI-29..36): arrays, seeds, grad_req, save alone ----
+    def identity(self, net, name, device):
+        """The object whose identity is the parameter's array: kept while the
+        implementation keeps the array (DI-29).  Gluon: the NDArray data() returns."""
+        return self.param(net, name).data(self.context(device))
+
+    def grad_req(self, net, name):
+        return self.param(net, name).grad_req
+
+    def seed(self, value):
+        """mx.random.seed(value)."""
+        self.mx.random.seed(value)
+
+    def seed_line(self, value):
+        """The script line of seed(value): a reproduction script starts from the random
+        state its example started from (checks.common.Trial seeds every example)."""
+        return ("import %s; %s.random.seed(%d)  # the random state the kit starts each "
+                "example from" % (self.module, self.module, value))
+
+    def save_parameters(self, net, path):
+        """net.save_parameters(path) on its own."""
+        net.save_parameters(path)
+
+    def load_parameters(self, net, path, device):
+        net.load_parameters(path, ctx=self.context(device))
+
+    def train_step(self, net, shape, device, indices=0):
+        """One training iteration: record net(x).sum(), backward, an sgd Trainer's step."""
+        x = (self.make_indices(shape, indices, device) if indices
+             else self.make_input(shape, device))
+        trainer = self.gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.5})
+        with self.autograd.record():
+            loss = net(x).sum()
+        loss.backward()
+        trainer.step(shape[0], ignore_stale_grad=True)
+        self.wait(loss)
 
     def script_header(self):
         """Imports and the recording initializer, as a user would write them."""

@@ -22,7 +22,10 @@ class KerasDeferAdapter(Adapter):
                              "deepcopy_compiled", "batchnorm_checks_shapes", "numpy_operands",
                              "atomic_stale_step",   # + docs/divergences.md T3
                              "atomic_load",   # + docs/divergences.md F8
-                             "checksum_trailer"})  # + docs/divergences.md F1
+                             "checksum_trailer",   # + docs/divergences.md F1
+                             "reinit_keeps_array",   # + docs/divergences.md A1
+                             "copy_trains",   # + docs/divergences.md A2
+                             "batchnorm_stats_at_forward"})  # + docs/divergences.md (BatchNorm)
 
     def load(self):
         import keras_defer
@@ -76,6 +79,30 @@ class KerasDeferAdapter(Adapter):
         for p, g in zip(params, grads):
             self.tr_write_grad(p, g, device)
             p._fresh_grad = True
+        return None
+
+    def identity(self, net, name, device):
+        """The Keras variable: what optimizers, Keras models and distribution hold (DI-29)."""
+        return self.param(net, name).variable
+
+    def seed(self, value):
+        self.kd.random.seed(value)
+
+    def train_step(self, net, shape, device, indices=0):
+        """As Gluon's; on JAX (divergence 'no_recording') the forward pass runs unrecorded
+        and every trainable parameter's gradient is written as ones and marked fresh, as
+        keras_defer's backward marks it (tr_backward)."""
+        if "no_recording" not in self.divergences:
+            return super().train_step(net, shape, device, indices)
+        x = (self.make_indices(shape, indices, device) if indices
+             else self.make_input(shape, device))
+        trainer = self.gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.5})
+        net(x)
+        for p in net.collect_params().values():
+            if p.grad_req != "null":
+                p.grad()[:] = 1.0
+                p._fresh_grad = True
+        trainer.step(shape[0], ignore_stale_grad=True)
         return None
 
     def loss_available(self):
@@ -152,4 +179,6 @@ class KerasDeferAdapter(Adapter):
             return "no_grad"
         if isinstance(exc, RuntimeError) and "has not been initialized" in str(exc):
             return "not_initialized"
+        if isinstance(exc, RuntimeError) and "not initialized: call initialize()" in text:
+            return "not_initialized"   # save_parameters' message (keras_defer/serialization.py)
         return None

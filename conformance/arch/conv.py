@@ -1,5 +1,10 @@
 """Convolutions and pooling (Gluon 1.9.1 gluon/nn/conv_layers.py), 1-3D, layouts
-NCW/NCHW/NCDHW."""
+NCW/NCHW/NCDHW; pooling also channels-last (NWC/NHWC/NDHWC).
+
+MXNet 1.9.1 on CPU refuses channels-last convolutions (Conv1D: "Only supports 'NCW'
+layout for now"; Conv2D/3D and the transposed ones: "could not create a descriptor for a
+dilated convolution forward propagation primitive", observed): the kit generates them
+channels-first only, as the ground truth cannot run them.  Its pooling runs every layout."""
 
 from dataclasses import dataclass
 from typing import Optional
@@ -82,6 +87,7 @@ class Pool(Layer):
     kind: str = "max"          # 'max' | 'avg'
     size: int = 2              # pool_size (strides default to it); ignored when global
     global_pool: bool = False
+    layout: str = ""           # "" (Gluon's default, channels-first) or NWC/NHWC/NDHWC
 
     hint = "pool"
     keeps_input_axes = True
@@ -91,20 +97,33 @@ class Pool(Layer):
         return "%s%sPool%dD" % ("Global" if self.global_pool else "", self.kind.capitalize(),
                                 self.dims)
 
+    @property
+    def channels_last(self):
+        return bool(self.layout) and self.layout[-1] == "C"
+
     def source(self, refs):
+        layout = ", layout=%r" % self.layout if self.layout else ""
         if self.global_pool:
-            return "nn.%s()" % self.class_name
-        return "nn.%s(pool_size=%d)" % (self.class_name, self.size)
+            return "nn.%s(%s)" % (self.class_name, layout[2:])
+        return "nn.%s(pool_size=%d%s)" % (self.class_name, self.size, layout)
 
     def output_shape(self, shape):
         self._expect_rank(shape, self.dims + 2)
+        if self.channels_last:
+            spatial, channels = shape[1:-1], shape[-1:]
+        else:
+            spatial, channels = shape[2:], shape[1:2]
         if self.global_pool:
-            return tuple(shape[:2]) + (1,) * self.dims
-        return tuple(shape[:2]) + tuple((n - self.size) // self.size + 1 for n in shape[2:])
+            spatial = (1,) * self.dims
+        else:
+            spatial = tuple((n - self.size) // self.size + 1 for n in spatial)
+        if self.channels_last:
+            return (shape[0],) + spatial + tuple(channels)
+        return (shape[0],) + tuple(channels) + spatial
 
     def gluon_repr(self, shape_of):
         d = self.dims
         size = (1,) * d if self.global_pool else (self.size,) * d
         return ("%s(size=%r, stride=%r, padding=%r, ceil_mode=%s, global_pool=%s, pool_type=%s, "
                 "layout=%s)" % (self.class_name, size, size, (0,) * d, self.global_pool,
-                                self.global_pool, self.kind, LAYOUTS[d]))
+                                self.global_pool, self.kind, self.layout or LAYOUTS[d]))

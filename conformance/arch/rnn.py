@@ -1,4 +1,4 @@
-"""rnn.RNN, rnn.LSTM, rnn.GRU (Gluon 1.9.1 gluon/rnn/rnn_layer.py), layout TNC."""
+"""rnn.RNN, rnn.LSTM, rnn.GRU (Gluon 1.9.1 gluon/rnn/rnn_layer.py), layouts TNC and NTC."""
 
 from dataclasses import dataclass
 
@@ -14,6 +14,7 @@ class Recurrent(Layer):
     num_layers: int = 1
     bidirectional: bool = False
     input_size: int = 0
+    layout: str = "TNC"        # or 'NTC' (batch-major): the same shapes, other time axis
 
     @property
     def class_name(self):
@@ -34,7 +35,8 @@ class Recurrent(Layer):
     def source(self, refs):
         return "rnn.%s(%s)" % (self.class_name, source_args(
             self.hidden, num_layers=(self.num_layers, 1),
-            bidirectional=(self.bidirectional, False), input_size=(self.input_size, 0)))
+            layout=(self.layout, "TNC"), bidirectional=(self.bidirectional, False),
+            input_size=(self.input_size, 0)))
 
     def declared_params(self):
         out, ng, nh = [], self.gates * self.hidden, self.hidden
@@ -57,7 +59,8 @@ class Recurrent(Layer):
 
     def gluon_repr(self, shape_of):
         w = shape_of("l0_i2h_weight")
-        text = "%s(%s -> %d, TNC" % (self.class_name, known_or_none(w[1]), self.hidden)
+        text = "%s(%s -> %d, %s" % (self.class_name, known_or_none(w[1]), self.hidden,
+                                    self.layout)
         if self.num_layers != 1:
             text += ", num_layers=%d" % self.num_layers
         if self.bidirectional:

@@ -8,7 +8,10 @@ from hypothesis import strategies as st
 
 def read(t, data, what):
     """data(), grad() or list_ctx() of a drawn parameter."""
-    name = data.draw(st.sampled_from(t.model.collect_params()), label="param")
+    names = t.model.collect_params()
+    if what == "grad":   # grad_req='null' parameters are rare and telling: thrice as likely
+        names = names + [n for n in names if t.model.params[n].grad_req == "null"] * 2
+    name = data.draw(st.sampled_from(names), label="param")
     t.line("net.collect_params()[%r].%s()" % (name, what))
     expected = t.model.grad(name) if what == "grad" else t.model.data(name)
     if what == "list_ctx" and expected == "deferred":
@@ -27,3 +30,17 @@ def data_raises(t, context, name, expected, kind):
     of the last move (the move changed what data() does)."""
     clause = "DI-17" if context == "DI-01" else context
     t.check(clause, kind == expected, "%s.data() raises %s; got %s" % (name, expected, kind))
+
+
+def grad_req_kept(t, name, p):
+    """After every move: grad_req is the declared one, and grad() of a 'null' parameter
+    raises what the model says in the parameter's state (DI-33)."""
+    req, kind, _ = t.call(t.adapter.grad_req, t.net, name)
+    t.check("DI-33", kind is None and req == p.grad_req,
+            "%s.grad_req is %r; got %r" % (name, p.grad_req, req if kind is None else kind))
+    if p.grad_req != "null":
+        return
+    expected = t.model.grad(name)
+    _, kind, _ = t.call(t.adapter.grad, t.net, name, t.device)
+    t.check("DI-33", kind == expected, "%s.grad() (grad_req='null') raises %s; got %s"
+            % (name, expected, kind))

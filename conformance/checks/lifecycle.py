@@ -9,6 +9,8 @@ from hypothesis import note
 from conformance import arch as A
 from conformance import recording, strategies
 from conformance.checks import errors, in_units, naming, reinit, sharing
+from conformance.checks import values  # VA-01..06
+from conformance.checks import identity, randomness
 from conformance.model import UNIFORM
 
 
@@ -107,6 +109,7 @@ def forward(t, data):
                 "the output lives on %s; got %s" % (t.device, out_device))
         if pending:
             structure(t, "DI-08")
+        values.after_forward(t)   # VA-01..04: the output's values
 
 
 def after_move(t):
@@ -141,6 +144,10 @@ def structure(t, context):
         expected = model.data(name)
         value, kind, _ = t.call(adapter.data, t.net, name, t.device)
         errors.data_raises(t, context, name, expected, kind)
+        errors.grad_req_kept(t, name, p)
+        if expected is None:
+            identity.same_array(t, name, p)
+            randomness.drawn(t, context, name, p, value)
         if expected is None and p.data != UNIFORM:
             ok = value is not None and np.asarray(value).size == math.prod(p.shape) and \
                 bool(np.all(np.asarray(value) == p.data))
