@@ -190,6 +190,16 @@ def own_code(cls, name):
     return module == "keras_defer" or module.startswith("keras_defer.")
 
 
+def current_plan(block, *args, **kwargs):
+    """``block``'s plan, made again (``make_plan(block, *args, **kwargs)``) when it has
+    none or the one it has is no longer valid; None where the block is unplannable."""
+    plan = block.__dict__.get("_fast_plan")
+    if plan is None or not plan.valid():
+        plan = make_plan(block, *args, **kwargs)
+        object.__setattr__(block, "_fast_plan", plan)
+    return plan
+
+
 def make_plan(block, raw_activations, native_dtype, check_values=False, compile_run=None):
     """``block``'s plan, or None. ``raw_activations`` maps Keras activations to the
     backend's own functions; ``native_dtype`` turns a dtype name into the backend's

@@ -104,12 +104,9 @@ def fast_call(block, args):
     for scope in _SCOPES:
         if getattr(_state, scope, None) is not None:
             return MISS
-    plan = block.__dict__.get("_fast_plan")
-    if plan is None or not plan.valid():
-        plan = fast_path.make_plan(block, _RAW_ACTIVATIONS, tf.as_dtype, compile_run=_Run)
-        object.__setattr__(block, "_fast_plan", plan)
-        if plan is None:
-            return MISS
+    plan = fast_path.current_plan(block, _RAW_ACTIVATIONS, tf.as_dtype, compile_run=_Run)
+    if plan is None:
+        return MISS
     if plan.dtype is None:  # compiled runs only
         if x.shape.rank is None or x.shape.rank < 1 or tf.distribute.has_strategy():
             return MISS

@@ -62,12 +62,9 @@ def fast_call(block, args):
     for scope in _SCOPES:
         if getattr(_state, scope, None) is not None:
             return MISS
-    plan = block.__dict__.get("_fast_plan")
-    if plan is None or not plan.valid():
-        plan = fast_path.make_plan(block, _RAW_ACTIVATIONS, _DTYPES.get, check_values=True)
-        object.__setattr__(block, "_fast_plan", plan)
-        if plan is None:
-            return MISS
+    plan = fast_path.current_plan(block, _RAW_ACTIVATIONS, _DTYPES.get, check_values=True)
+    if plan is None:
+        return MISS
     if x.dtype != plan.dtype or (plan.rank2 and x.dim() != 2):
         return MISS
     try:
