@@ -409,6 +409,31 @@ def test_load_states_refuses_anything_but_its_format_and_changes_nothing(dense, 
     assert not marker.exists()
 
 
+def test_a_failed_save_states_keeps_the_old_file(dense, tmp_path, monkeypatch):
+    trainer = gluon.Trainer(dense.collect_params(), "adam", {"learning_rate": 0.01})
+    backward(dense, X)
+    trainer.step(1)
+    path = tmp_path / "t.states"
+    trainer.save_states(str(path))
+    before = path.read_bytes()
+    backward(dense, X)
+    trainer.step(1)
+
+    def savez_dies_halfway(handle, **arrays):
+        handle.write(b"half a file")
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(np, "savez", savez_dies_halfway)
+    with pytest.raises(OSError, match="No space left"):
+        trainer.save_states(str(path))
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["t.states"]
+    monkeypatch.undo()
+    other = gluon.Trainer(dense.collect_params(), "sgd")
+    other.load_states(str(path))
+    assert type(other.optimizer).__name__ == "Adam"
+
+
 def test_save_states_refuses_what_it_cannot_hold(dense, tmp_path):
     trainer = gluon.Trainer(dense.collect_params(), "sgd")
     trainer.optimizer.callback = print

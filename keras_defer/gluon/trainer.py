@@ -377,7 +377,10 @@ def _save_states(fname, updater):
         "states": encoder.value(updater.states, "states"),
     }
     text = json.dumps(header).encode("utf-8")
-    with open(fname, "wb") as handle:  # the name as given (np.savez would add .npz)
+    from keras_defer.mxnet_format import atomic_file
+
+    # the name as given (np.savez would add .npz); a failed write keeps the old file
+    with atomic_file(fname) as handle:
         np.savez(handle, __header__=np.frombuffer(text, dtype=np.uint8), **encoder.arrays)
 
 
