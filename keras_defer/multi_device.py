@@ -26,14 +26,17 @@ PyTorch every CPU context is the one "cpu" device), which no layer tracks.
 * The data's context is its device where the backend can tell devices apart, and the
   context ``split_and_load`` / ``as_in_context`` placed it for where it cannot (every CPU
   context is one device on PyTorch, and on TensorFlow or JAX without logical devices).
-* Aggregation (``trainer.step``): the gradients are summed on copy 0's device with
-  ``keras.ops.add`` (moved there with the backend's device copy) and the optimizer
-  updates copy 0, whose new value is then copied to every other copy: the sum and the
-  broadcast Gluon's 'device' kvstore computes, in ``keras.ops``. The backends'
-  all-reduces (``tf.distribute``'s CrossDeviceOps, ``jax.lax.psum`` under ``pmap``,
-  NCCL through ``torch.distributed``) each need their own replica structures
-  (PerReplica values, a pmapped function, a process group); using them here is open
-  work. The cost: one device copy per further context per parameter and step.
+* Aggregation (``trainer.step``): the copies' gradients are summed onto copy 0's
+  device by the engine's own collective where the copies sit on distinct devices
+  (``backend.sum_across_devices``: ``tf.distribute``'s cross-device ops over a
+  ``MirroredStrategy`` of the copies' devices on TensorFlow, ``torch.cuda.comm`` between
+  GPUs on PyTorch), else with ``keras.ops.add`` after the backend's device copy (every
+  copy on one device: PyTorch's CPU contexts, TensorFlow and JAX without logical
+  devices). All parameters of one set of contexts go in one batch. The optimizer
+  updates copy 0, whose new value is then assigned to every other copy (a device copy:
+  what TensorFlow's cross-device broadcast does too): the sum and the broadcast Gluon's
+  'device' kvstore computes. ``update_on_kvstore=False`` / ``allreduce_grads``: the
+  collective's all-reduce writes the sum into every copy's gradient.
 """
 
 import contextlib
@@ -46,8 +49,9 @@ from keras_defer import backend
 from keras_defer.backend.common import compiled_scope  # children run plain, too
 
 __all__ = ["Replica", "note_placement", "placement_of", "routed_call", "sync",
-           "copy_for", "grads_fresh", "stale_context", "summed_grad", "consume_grads",
-           "broadcast", "allreduce_into_copies", "first_context", "not_on_context_message"]
+           "copy_for", "grads_fresh", "stale_context", "summed_grad", "summed_grads",
+           "consume_grads", "broadcast", "allreduce_into_copies", "allreduce_grads",
+           "first_context", "not_on_context_message"]
 
 _placements = {}
 """id(NDArray) -> (weak reference, the Context it was placed for): kept by
@@ -86,7 +90,8 @@ class Replica:
         with backend.concrete_scope(), _device_scope(ctx):
             self.variable = keras.Variable(
                 _own_copy(value, ctx, owner._keras_dtype), dtype=owner._keras_dtype,
-                trainable=owner.grad_req != "null", name="%s_copy_%s%d" % (owner.name, ctx.device_type, ctx.device_id))
+                trainable=owner.grad_req != "null",
+                name="%s_copy_%s%d" % (owner.name, ctx.device_type, ctx.device_id))
         self._grad = None
         self._fresh_grad = False
         self._data_array = None
@@ -333,16 +338,32 @@ def stale_context(param):
 def summed_grad(param):
     """The sum of the copies' gradients on copy 0's device, as an NDArray (what the
     kvstore hands the optimizer); ``param.grad()`` itself for one copy."""
-    replicas = param.__dict__.get("_replicas")
-    if not replicas:
-        return param.grad()
+    return summed_grads([param])[0]
+
+
+def summed_grads(params):
+    """``summed_grad`` of each of ``params``, the parameters of one set of contexts
+    summed in one batch of the engine's collective (``backend.sum_across_devices``)."""
     from keras_defer.nd.ndarray import NDArray
 
-    ctx0 = param._ctx_list[0]
-    total = param._grad_tensor()
-    for replica in replicas:
-        total = keras.ops.add(total, backend.to_device(replica._grad_tensor(), ctx0))
-    return NDArray(total)
+    out = [None] * len(params)
+    for ctxs, members in _by_contexts(params).items():
+        groups = [[copy._grad_tensor() for copy in _copies(params[i])] for i in members]
+        for i, total in zip(members, backend.sum_across_devices(groups, list(ctxs))):
+            out[i] = NDArray(total)
+    for i, param in enumerate(params):
+        if out[i] is None:  # one copy
+            out[i] = param.grad()
+    return out
+
+
+def _by_contexts(params):
+    """Indices into ``params`` of those with copies, by their tuple of contexts."""
+    batches = {}
+    for i, param in enumerate(params):
+        if param.__dict__.get("_replicas"):
+            batches.setdefault(tuple(param._ctx_list), []).append(i)
+    return batches
 
 
 def consume_grads(param):
@@ -365,11 +386,19 @@ def broadcast(params):
 def allreduce_into_copies(param):
     """MXNet's ``allreduce_grads`` (``update_on_kvstore=False``): every copy's gradient
     buffer becomes the sum over the copies."""
-    replicas = param.__dict__.get("_replicas")
-    if not replicas or param.grad_req == "null":
-        return
-    total = summed_grad(param)._data
-    param._grad = total
-    for replica in replicas:
-        replica._grad = backend.to_device(total, replica.ctx)
+    allreduce_grads([param])
+
+
+def allreduce_grads(params):
+    """``allreduce_into_copies`` of each of ``params`` (parameters with
+    ``grad_req='null'`` and single copies are left alone), one all-reduce of the
+    engine per set of contexts."""
+    live = [p for p in params if p.grad_req != "null"]
+    for ctxs, members in _by_contexts(live).items():
+        copies = [_copies(live[i]) for i in members]
+        groups = [[copy._grad_tensor() for copy in group] for group in copies]
+        for group, totals in zip(copies, backend.sum_across_devices(
+                groups, list(ctxs), everywhere=True)):
+            for copy, total in zip(group, totals):
+                copy._grad = total
 

@@ -5,15 +5,12 @@
 "multiple GPUs, concise" loop. The scenario is ``record_multi_device.run``, the same
 code MXNet ran (``data/multi_device.json``). These run in the test process: every CPU
 context is the host device here, and ``split_and_load`` keeps which context each slice
-is for. A child process with two TensorFlow logical CPUs checks that the copies really
-live on two devices there.
+is for. Two TensorFlow logical CPUs (copies really on two devices, the sum through
+``tf.distribute``) and JAX's forced host devices: ``test_multi_device_engine.py``.
 """
 
 import json
 import os
-import subprocess
-import sys
-import textwrap
 
 import numpy as np
 import pytest
@@ -248,37 +245,6 @@ def test_a_context_the_parameter_is_not_on_is_refused():
     with pytest.raises(RuntimeError, match=r"not initialized on context cpu\(2\)"):
         net(x2)
     assert getattr(multi_device._local, "routing", None) is None
-
-
-@pytest.mark.skipif(backend.NAME != "tensorflow", reason="TensorFlow logical CPU devices")
-def test_copies_live_on_two_tensorflow_logical_devices():
-    script = textwrap.dedent("""
-        import numpy as np, tensorflow as tf
-        cpu = tf.config.list_physical_devices("CPU")[0]
-        tf.config.set_logical_device_configuration(
-            cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-        import keras_defer as mx
-        from keras_defer import autograd, gluon, nd
-        from keras_defer.gluon import nn
-        ctx = [mx.cpu(0), mx.cpu(1)]
-        net = nn.Dense(3)
-        net.initialize(ctx=ctx)
-        xs = gluon.utils.split_and_load(nd.ones((4, 2)), ctx)
-        net(xs[0])
-        print([d.context for d in net.weight.list_data()], [x.context for x in xs])
-        with autograd.record():
-            losses = [net(x).sum() for x in xs]
-        for l in losses:
-            l.backward()
-        print([g._data.device.rsplit(":", 1)[-1] for g in net.weight.list_grad()])
-    """)
-    env = dict(os.environ, KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="3")
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=240, env=env, cwd=os.path.dirname(HERE))
-    assert done.returncode == 0, done.stderr[-3000:]
-    lines = done.stdout.strip().splitlines()
-    assert lines[-2] == "[cpu(0), cpu(1)] [cpu(0), cpu(1)]"
-    assert lines[-1] == "['0', '1']"
 
 
 def test_a_hybridized_net_reads_each_context_copy():

@@ -84,6 +84,11 @@ Distribution
     (TensorFlow's ``strategy.run``), where each replica would write its own copy.
     ``once_for_all_replicas(fn)``: ``fn()`` once for all replicas (``merge_call``),
     its result handed to each; elsewhere just ``fn()``.
+    ``sum_across_devices(groups, ctxs, everywhere=False)``: per group (one tensor per
+    context), the sum on the first context's device, or (``everywhere``) on each
+    context's device: the engine's collective where the copies sit on distinct devices
+    (``tf.distribute``'s cross-device ops, ``torch.cuda.comm``), else ``keras.ops.add``
+    (``multi_device``, Gluon's 'device' kvstore).
 """
 
 import keras
@@ -151,6 +156,7 @@ sparse_softmax_cross_entropy = _active.sparse_softmax_cross_entropy
 in_place_rule = _active.in_place_rule
 in_replica_context = _active.in_replica_context
 once_for_all_replicas = _active.once_for_all_replicas
+sum_across_devices = _active.sum_across_devices
 
 __all__ = [
     "NAME", "compile_call", "in_compiled_call", "fast_call", "MISS", "matmul_transposed", "matmul",
@@ -164,4 +170,5 @@ __all__ = [
     "exact_sqrt", "strided_slice", "stop_gradient", "device_string", "to_device",
     "wait_to_read", "synchronize", "adopt_array_type", "fuse_rule", "in_place_rule", "ctc_loss",
     "sparse_softmax_cross_entropy", "in_replica_context", "once_for_all_replicas",
+    "sum_across_devices",
 ]

@@ -390,3 +390,30 @@ def in_place_rule(name):
     where tensors are immutable (TensorFlow, JAX): there the rule's new tensors are
     assigned. See ``keras_defer.optimizer`` for the kernels' arguments."""
     return None
+
+
+# ------------------------------------------------------------ sums across devices
+def sum_across_devices(groups, ctxs, everywhere=False):
+    """Gluon's 'device' kvstore sum (``keras_defer.multi_device``): ``groups`` holds
+    one list per parameter of one tensor per context of ``ctxs`` (copy k's gradient,
+    on context k's device). Returns each group's sum on ``ctxs[0]``'s device, or, with
+    ``everywhere`` (an all-reduce), one list per group of the sum on each context's
+    device. Here device copies and ``keras.ops.add``; a backend replaces it with its
+    engine's collective where the tensors sit on distinct devices it can reduce
+    across (TensorFlow's ``tf.distribute``, PyTorch's ``torch.cuda.comm``)."""
+    return added_across_devices(groups, ctxs, everywhere, to_device)
+
+
+def added_across_devices(groups, ctxs, everywhere, move):
+    """``sum_across_devices`` with ``keras.ops.add``, ``move(tensor, ctx)`` being the
+    backend's device copy: what every backend falls back to (one device, CPU copies
+    on PyTorch, JAX)."""
+    sums = []
+    for group in groups:
+        total = group[0]
+        for tensor in group[1:]:
+            total = keras.ops.add(total, move(tensor, ctxs[0]))
+        sums.append(total)
+    if not everywhere:
+        return sums
+    return [[total] + [move(total, ctx) for ctx in ctxs[1:]] for total in sums]

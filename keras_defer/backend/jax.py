@@ -232,3 +232,16 @@ def snapshot(value, dtype=None):
     tensor = keras.ops.convert_to_tensor(
         value.value if isinstance(value, keras.Variable) else value, dtype=dtype)
     return jnp.array(tensor, copy=True)
+
+
+# -- sums across devices (Gluon's 'device' kvstore) -----------------------------------
+from keras_defer.backend.common import added_across_devices  # noqa: E402
+
+
+def sum_across_devices(groups, ctxs, everywhere=False):
+    """``common.sum_across_devices`` with JAX's device copies (``jax.device_put``).
+    JAX's collectives (``jax.lax.psum``) run inside a mapped function over one sharded
+    array, not over separate arrays that Gluon's copies are; and ``autograd.record()``
+    refuses here, so no Trainer step reaches this with gradients (what it serves is
+    ``allreduce_grads`` of gradients set by hand)."""
+    return added_across_devices(groups, ctxs, everywhere, to_device)

@@ -488,3 +488,52 @@ def adopt_array_type(cls, to_tensor):
         return tensor
 
     tf.register_tensor_conversion_function(cls, convert)
+
+
+# -- sums across devices (Gluon's 'device' kvstore) -----------------------------------
+from keras_defer.backend.common import added_across_devices  # noqa: E402
+
+_mirrored_strategies = {}
+"""Device names -> a ``MirroredStrategy`` over them: made once per set of devices."""
+
+
+def _gpus_only(devices):
+    return all(":GPU:" in d.upper() for d in devices)
+
+
+def _mirrored_strategy(devices):
+    strategy = _mirrored_strategies.get(devices)
+    if strategy is None:
+        # TF's own choice for one host: NCCL between GPUs, else all onto one device
+        ops = (tf.distribute.NcclAllReduce() if _gpus_only(devices)
+               else tf.distribute.ReductionToOneDevice(reduce_to_device=devices[0]))
+        strategy = tf.distribute.MirroredStrategy(list(devices), cross_device_ops=ops)
+        _mirrored_strategies[devices] = strategy
+    return strategy
+
+
+def sum_across_devices(groups, ctxs, everywhere=False):
+    """``common.sum_across_devices`` through ``tf.distribute``: where the copies sit on
+    distinct devices (GPUs, logical CPUs), each group becomes a ``PerReplica`` value of
+    a ``MirroredStrategy`` over those devices, and the strategy's cross-device ops sum
+    them (``batch_reduce_to``, SUM) onto the first device, or onto every copy's device
+    (``everywhere``: a Mirrored value). Copies on one device (TensorFlow without
+    logical devices), inside another strategy's scope, or in a graph: ``keras.ops``."""
+    devices = tuple(t.device for t in groups[0]) if groups else ()
+    if (len(set(devices)) < max(len(devices), 2) or tf.distribute.has_strategy()
+            or not tf.executing_eagerly()
+            or any(tuple(t.device for t in group) != devices for group in groups[1:])):
+        return added_across_devices(groups, ctxs, everywhere, to_device)
+    strategy = _mirrored_strategy(devices)
+    per_replica = strategy.experimental_distribute_values_from_function(
+        lambda where: [group[where.replica_id_in_sync_group] for group in groups])
+    # NCCL all-reduces onto every replica (a sum onto one device would fall back to
+    # ReductionToOneDevice): between GPUs, take copy 0's part of the all-reduce
+    mirrored = everywhere or _gpus_only(devices)
+    sums = strategy.extended.batch_reduce_to(
+        tf.distribute.ReduceOp.SUM,
+        [(value, value if mirrored else devices[0]) for value in per_replica])
+    if not mirrored:
+        return list(sums)
+    spread = [list(strategy.experimental_local_results(total)) for total in sums]
+    return spread if everywhere else [copies[0] for copies in spread]

@@ -513,3 +513,29 @@ class module_parameters:  # noqa: N801  (a namespace: what ``Block`` takes from 
                 or hasattr(type(parent), key):
             key += "_"
         modules[key] = child
+
+
+# -- sums across devices (Gluon's 'device' kvstore) -----------------------------------
+from keras_defer.backend.common import added_across_devices  # noqa: E402
+
+
+def sum_across_devices(groups, ctxs, everywhere=False):
+    """``common.sum_across_devices`` through ``torch.cuda.comm`` (what
+    ``DataParallel`` reduces and broadcasts with: NCCL where available) when every
+    copy is a CUDA tensor on its own GPU: ``reduce_add_coalesced`` onto the first GPU,
+    then (``everywhere``) ``broadcast_coalesced`` to each copy's GPU. Copies in host
+    memory (every CPU context is the one "cpu" device) or sharing a GPU: ``keras.ops``."""
+    devices = [t.device for t in groups[0]] if groups else []
+    if (not devices or any(d.type != "cuda" for d in devices)
+            or len({d.index for d in devices}) < len(devices)
+            or any([t.device for t in group] != devices for group in groups[1:])):
+        return added_across_devices(groups, ctxs, everywhere, to_device)
+    from torch.cuda import comm
+
+    indices = [d.index for d in devices]
+    per_device = [[group[k] for group in groups] for k in range(len(devices))]
+    sums = list(comm.reduce_add_coalesced(per_device, destination=indices[0]))
+    if not everywhere:
+        return sums
+    spread = comm.broadcast_coalesced(sums, indices)  # one tuple per device
+    return [[spread[k][i] for k in range(len(indices))] for i in range(len(sums))]

@@ -216,8 +216,7 @@ class Trainer:
 
     def _allreduce_grads(self):
         if self._multi_kvstore:
-            for param in self._params:
-                multi_device.allreduce_into_copies(param)
+            multi_device.allreduce_grads(self._params)  # one batch per set of contexts
 
     def update(self, batch_size, ignore_stale_grad=False):
         """``step`` without ``allreduce_grads`` (call that first)."""
@@ -239,8 +238,7 @@ class Trainer:
             # MXNet's kvstore update (several contexts): the summed gradient updates
             # one weight, which every copy then takes; MXNet leaves the fresh flags set
             if indices:
-                self._updaters[0](indices, [multi_device.summed_grad(p) for p in used],
-                                  weights)
+                self._updaters[0](indices, multi_device.summed_grads(used), weights)
                 multi_device.broadcast(used)
             return
         for param in used:
