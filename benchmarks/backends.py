@@ -107,6 +107,15 @@ def _forward_row(rid, figure, kd_net, keras_net, x, cfg):
     return _row(rid, figure, "us/call", {k: v * 1e6 for k, v in t.items()}, "<=", 0.5)
 
 
+def _cnn_row(cfg):
+    return dict(_forward_row("eager_forward_cnn", "small CNN (2x16x16x1, 2 conv + 2 pool + "
+                             "2 dense, NHWC), built, eager forward", _kd_cnn(), _keras_cnn(),
+                             _tensor((2, 16, 16, 1)), cfg),
+                note="TensorFlow and PyTorch run the whole net as one plan (convolutions, "
+                     "pooling, Flatten and Dense as the ops Keras's path ends in); JAX "
+                     "compiles the whole net")
+
+
 def eager_forward(cfg):
     depth = cfg["depth"]
     widths = (64,) * (depth - 1) + (10,)
@@ -117,12 +126,13 @@ def eager_forward(cfg):
         _forward_row("eager_forward_chapter", "chapter MLP (2x20 -> 256 -> 10), built, "
                      "eager forward", _kd_mlp((256, 10)), _keras_mlp((256, 10)),
                      _tensor((2, 20)), cfg),
-        dict(_forward_row("eager_forward_cnn", "small CNN (2x16x16x1, 2 conv + 2 pool + "
-                          "2 dense, NHWC), built, eager forward", _kd_cnn(), _keras_cnn(),
-                          _tensor((2, 16, 16, 1)), cfg),
-             note="TensorFlow and PyTorch plan only Dense/Activation stacks (the convs "
-                  "and pools take Keras's path); JAX compiles the whole net"),
+        _cnn_row(cfg),
     ]
+
+
+def eager_forward_cnn(cfg):
+    """The small CNN's row of ``eager_forward`` alone (``--only eager_forward_cnn``)."""
+    return [_cnn_row(cfg)]
 
 
 def first_call(cfg):
@@ -194,6 +204,7 @@ def sequential_hybridize(cfg):
 
 
 FIGURES = [eager_forward, first_call, fit_step, sequential_hybridize]
+EXTRA_FIGURES = [eager_forward_cnn]  # parts of FIGURES, for --only
 
 
 def _fmt(value):
@@ -217,16 +228,25 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--only", nargs="*", help="figure function names to run")
+    parser.add_argument("--threads", type=int, help="PyTorch's intra-op threads "
+                        "(torch.set_num_threads): on a busy shared machine, with more than "
+                        "one, each small kernel can wait milliseconds for a descheduled "
+                        "thread, which swamps every other cost")
     args = parser.parse_args(argv)
+    if args.threads and keras.backend.backend() == "torch":
+        import torch
+
+        torch.set_num_threads(args.threads)
     cfg = QUICK if args.quick else FULL
     start = time.time()
     rows = []
-    for fig in FIGURES:
-        if not args.only or fig.__name__ in args.only:
+    for fig in FIGURES + EXTRA_FIGURES:
+        if (fig in FIGURES and not args.only) or (args.only and fig.__name__ in args.only):
             result = fig(cfg)
             rows.extend(result if isinstance(result, list) else [result])
     backend = keras.backend.backend()
     report = {"backend": backend, "quick": args.quick, "keras": keras.__version__,
+              "threads": args.threads,
               "cores": os.cpu_count(), "python": platform.python_version(),
               "load_average": os.getloadavg(), "seconds": round(time.time() - start, 1),
               "rows": rows}

@@ -17,7 +17,15 @@ The planner knows no layer. A block that can be planned says how: its class
 defines ``_plan_step(planner)``, which adds its steps (``planner.step``), the
 variables they read (``planner.variable``) and what must not change
 (``planner.watch``), or raises ``Unplannable``; a container asks ``planner.add``
-for each child. ``add`` checks what holds for every block first:
+for each child. A step that is not ``x · Wᵀ + b`` (a convolution, a pooling) is one
+function of the running tensor, made from the backend's plan operations
+(``planner.ops``: the functions Keras's own operations end in on that backend, with
+their static arguments bound, so the values are the Keras path's bit for bit); the
+planner follows the tensor's rank (``require_rank``, ``set_rank``) so that a plan
+checks only its input's rank, and a block that computes differently in training
+(Dropout, BatchNorm) plans its inference form and marks the plan
+(``inference_only``): it runs only where Keras's call context is not training.
+``add`` checks what holds for every block first:
 
 * built, and not hybridized (a hybridized block runs its compiled graph instead);
 * its ``__call__`` is ``Block.__call__`` (marked ``plannable_call``): a plan skips
@@ -29,10 +37,11 @@ for each child. ``add`` checks what holds for every block first:
 """
 
 import functools
+import math
 
 from keras_defer import keras_compat
 
-__all__ = ["Unplannable", "Plan", "Planner", "make_plan", "plannable_call"]
+__all__ = ["Unplannable", "Plan", "Planner", "PlanOps", "make_plan", "plannable_call"]
 
 _PLANNABLE_CALLS = set()
 
@@ -51,17 +60,22 @@ class Unplannable(Exception):
 class Plan:
     """``steps``: tuples ``(weight, bias, activation)``; any may be None.
 
+    ``rank``: the rank the input must have (None: any). ``inference``: whether the
+    plan holds the inference form of a block that computes differently in training.
+
     ``values``: for a backend whose variables hold a mutable tensor that a variable
     could swap for another (PyTorch: ``keras_compat.set_variable_tensor``), the tensor
     each variable held when planned (``keras_compat.variable_tensor``), checked too;
     else None."""
 
-    __slots__ = ("steps", "dtype", "rank2", "params", "containers", "values")
+    __slots__ = ("steps", "dtype", "rank", "inference", "params", "containers", "values")
 
-    def __init__(self, steps, dtype, params, containers, values=None):
+    def __init__(self, steps, dtype, params, containers, values=None, rank=None,
+                 inference=False):
         self.steps = tuple(steps)
         self.dtype = dtype
-        self.rank2 = any(s[0] is not None for s in steps)
+        self.rank = rank
+        self.inference = inference
         self.params = tuple(params)
         self.containers = tuple(containers)
         self.values = None if values is None else tuple(values)
@@ -85,6 +99,9 @@ class Plan:
     def __deepcopy__(self, memo):
         return None  # a copied block plans again, on its own variables
 
+    def __reduce__(self):
+        return (type(None), ())  # steps are closures: an unpickled block plans again
+
 
 @functools.lru_cache(maxsize=None)
 def _planning_class(cls):
@@ -97,11 +114,49 @@ class Planner:
 
     Unplannable = Unplannable
 
-    def __init__(self, raw_activations, compile_run=None):
+    def __init__(self, raw_activations, compile_run=None, ops=None):
         self.steps, self.params, self.containers, self.dtypes = [], [], [], set()
         self._raw_activations = raw_activations
         self._compile_run = compile_run
+        self._ops = ops
         self._run, self._depth, self.runs, self.eager_steps = [], 0, 0, 0
+        self.input_rank = self.rank = None  # None: the input's own, not yet required
+        self.inference = False
+
+    @property
+    def ops(self):
+        """The backend's plan operations (``tf_fast_path.PlanOps``,
+        ``torch_fast_path.PlanOps``): each takes an operation's static arguments and
+        returns the function of tensors that Keras's operation ends in."""
+        if self._ops is None:
+            raise Unplannable
+        return self._ops
+
+    def require_rank(self, rank):
+        """The next step needs a tensor of ``rank`` dimensions: the plan's input must
+        have it if no step changed the rank yet; otherwise it is known here."""
+        if self.rank is None:  # every step so far kept the input's rank
+            self.input_rank = self.rank = rank
+        elif self.rank != rank:
+            raise Unplannable  # the Keras path raises its own error
+
+    def set_rank(self, rank):
+        """The last step's output has ``rank`` dimensions (a step that changes the
+        rank says so; one that keeps it says nothing)."""
+        self.rank = rank
+
+    def inference_only(self):
+        """The plan holds a block's inference form: it runs only where the Keras path
+        would not be training."""
+        self.inference = True
+
+    def flatten_to(self, features):
+        """A ``Dense`` with ``flatten=True`` reshapes an input of another rank than 2
+        to ``(-1, features)`` (``keras.ops.reshape``): a step where the rank is known
+        to differ; at the plan's input the rank is then required to be 2."""
+        if self.rank is not None and self.rank != 2:
+            self.step(activation=self.ops.reshape((-1, int(features))))
+            self.rank = 2
 
     def add(self, block):
         """Plan ``block``: the conditions every block meets, then its own steps."""
@@ -178,9 +233,114 @@ class Planner:
         self.containers.append((block, children, None))
 
     def step(self, weight=None, bias=None, activation=None):
+        """``activation(x · weightᵀ + bias)``; with no weight, ``activation`` is any
+        function of the running tensor (elementwise, or a step made from ``ops``)."""
+        if weight is not None:
+            self.require_rank(2)
         self.finish()
         self.eager_steps += 1
         self.steps.append((weight, bias, activation))
+
+
+_K = keras_compat.BACKEND_FUNCTIONS
+
+
+class PlanOps:
+    """The operations a layer's plan is made of (``Planner.ops``): each method takes
+    the static arguments of the ``keras.ops`` function of the same name, as the
+    layer's forward passes them, and returns the function of tensors that
+    ``keras.ops`` ends in on the active backend (``keras_compat.BACKEND_FUNCTIONS``),
+    so a plan computes the Keras path's values bit for bit while skipping
+    ``keras.ops``' symbolic checks and ``Layer.__call__``. A backend overrides an
+    operation where Keras's own function does work per call that a plan can do once
+    (``tf_fast_path.PlanOps.conv``), keeping the operations it ends in."""
+
+    def transpose(self, axes):
+        f = _K.numpy.transpose
+        return lambda x: f(x, axes)
+
+    def transpose_fixed(self, axes, shape):
+        """``transpose(axes)`` of tensors of one fixed ``shape`` (a variable's)."""
+        return self.transpose(axes)
+
+    def reshape(self, shape):
+        f = _K.numpy.reshape
+        return lambda x: f(x, shape)
+
+    def flatten(self):
+        """``nn.Flatten``'s ``keras.ops.reshape(x, (-1, prod(x.shape[1:])))``."""
+        f, prod = _K.numpy.reshape, math.prod
+        return lambda x: f(x, (-1, int(prod(x.shape[1:]))))
+
+    def pad(self, widths, value):
+        f = _K.numpy.pad
+        return lambda x: f(x, widths, "constant", value)
+
+    def add(self):
+        return _K.numpy.add
+
+    def bias_add(self, channels):
+        """``keras.ops.add(y, bias)``: a channels-last ``y``, a bias of ``channels``."""
+        return self.add()
+
+    def multiply(self):
+        return _K.numpy.multiply
+
+    def cast(self, dtype):
+        f = _K.core.cast
+        return lambda x: f(x, dtype)
+
+    def rsqrt(self):
+        return _K.math.rsqrt
+
+    def tensor(self, value):
+        """What ``keras.ops`` makes of a numpy operand, made once."""
+        return _K.core.convert_to_tensor(value)
+
+    def item(self, index):
+        """``x[index]`` (basic slicing)."""
+        return lambda x: x[index]
+
+    def split(self, sections, axis):
+        f = _K.numpy.split
+        return lambda x: f(x, sections, axis=axis)
+
+    def concatenate(self, axis):
+        f = _K.numpy.concatenate
+        return lambda xs: f(xs, axis=axis)
+
+    def max(self, axes):
+        f = _K.numpy.max
+        return lambda x: f(x, axis=axes, keepdims=True)
+
+    def mean(self, axes):
+        f = _K.numpy.mean
+        return lambda x: f(x, axis=axes, keepdims=True)
+
+    def conv(self, strides, padding, dilation):
+        """``keras.ops.conv(x, kernel, strides, padding, 'channels_last', dilation)``."""
+        f = _K.nn.conv
+        return lambda x, kernel: f(x, kernel, strides, padding, "channels_last", dilation)
+
+    def depthwise_conv(self, strides, padding, dilation):
+        f = _K.nn.depthwise_conv
+        return lambda x, kernel: f(x, kernel, strides, padding, "channels_last", dilation)
+
+    def conv_transpose(self, strides, output_padding):
+        """``keras.ops.conv_transpose(x, kernel, strides, 'valid', output_padding,
+        'channels_last')``."""
+        f = _K.nn.conv_transpose
+        return lambda x, kernel: f(x, kernel, strides, "valid", output_padding,
+                                   "channels_last", 1)
+
+    def max_pool(self, pool_size, strides):
+        """``keras.ops.max_pool(x, pool_size, strides, 'valid', 'channels_last')``."""
+        f = _K.nn.max_pool
+        return lambda x: f(x, pool_size, strides, "valid", "channels_last")
+
+    def average_pool(self, pool_size, strides):
+        f = _K.nn.average_pool
+        return lambda x: f(x, pool_size, strides, "valid", "channels_last")
 
 
 def own_code(cls, name):
@@ -200,7 +360,8 @@ def current_plan(block, *args, **kwargs):
     return plan
 
 
-def make_plan(block, raw_activations, native_dtype, check_values=False, compile_run=None):
+def make_plan(block, raw_activations, native_dtype, check_values=False, compile_run=None,
+              ops=None):
     """``block``'s plan, or None. ``raw_activations`` maps Keras activations to the
     backend's own functions; ``native_dtype`` turns a dtype name into the backend's
     dtype, which a call's input is compared with (None: no input is). With
@@ -208,8 +369,9 @@ def make_plan(block, raw_activations, native_dtype, check_values=False, compile_
     (``Plan.values``). ``compile_run(blocks)``, where the backend has it, compiles
     consecutive hybridized children into one step (``Planner._add_to_run``); a plan
     is then made of runs only (None: any input dtype), so that it never runs part of
-    a computation eagerly before a compiled part fails."""
-    planner = Planner(raw_activations, compile_run)
+    a computation eagerly before a compiled part fails. ``ops``: the backend's plan
+    operations (``Planner.ops``), None where it has none."""
+    planner = Planner(raw_activations, compile_run, ops)
     try:
         planner.add(block)
         planner.finish()
@@ -227,4 +389,5 @@ def make_plan(block, raw_activations, native_dtype, check_values=False, compile_
     values = None
     if check_values:
         values = [keras_compat.variable_tensor(variable) for _, variable in planner.params]
-    return Plan(planner.steps, dtype, planner.params, planner.containers, values)
+    return Plan(planner.steps, dtype, planner.params, planner.containers, values,
+                planner.input_rank, planner.inference)

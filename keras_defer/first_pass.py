@@ -76,6 +76,12 @@ class transaction:
         return False
 
 
+def active():
+    """Whether this thread is inside a first pass (``transaction``): every block of it
+    is built and initialized once its ``_prepare_first_pass`` is done."""
+    return getattr(_local, "active", None) is not None
+
+
 class _Writer:
     """``with first_pass.lock():`` — exclusive, re-entrant; marks values as changing."""
 

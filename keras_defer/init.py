@@ -20,6 +20,7 @@ import numpy as np
 # The backend's draws: on TensorFlow, stateless ones seeded from TF's global seed, and
 # shared small zeros, cheaper than keras.random's SeedGenerator round trip.
 from keras_defer.backend import random_draw as _random_draw
+from keras_defer.backend import random_draws as _backend_random_draws
 from keras_defer.backend import split_into as _split_into
 from keras_defer.backend import zeros as _zeros
 
@@ -74,7 +75,13 @@ def _random_draws(kind, shapes, scale, shift, dtype):
     ~120 us on TensorFlow (four ops), ~190 us on JAX, which also compiles it anew for
     every new shape. One draw of the summed size, one split and a reshape per piece
     cost a few ms for a 400-layer net. The values come from one seed instead of one
-    per tensor: as random, and as reproducible under ``keras.utils.set_random_seed``."""
+    per tensor: as random, and as reproducible under ``keras.utils.set_random_seed``.
+
+    The backend may make the same values in one faster call (``backend.random_draws``:
+    on JAX a compiled function instead of seven eager dispatches)."""
+    values = _backend_random_draws(kind, shapes, scale, shift, dtype)
+    if values is not None:
+        return values
     if len(shapes) == 1:
         return [_random_draw(kind, shapes[0], scale, shift, dtype)]
     total = sum(int(np.prod(shape)) for shape in shapes)
@@ -177,6 +184,10 @@ def _builtin_init_weight(self, name, arr):
 def _drawn_generate(self, shape, dtype):
     """``_generate`` of the random built-ins: one draw as ``_draw_spec`` says."""
     kind, scale, shift = self._draw_spec(shape)
+    # the backend's faster way to the same values, where it has one
+    values = _backend_random_draws(kind, [tuple(shape)], scale, shift, dtype)
+    if values is not None:
+        return values[0]
     return _random_draw(kind, shape, scale, shift, dtype)
 
 

@@ -12,6 +12,7 @@ there with every new access. No backend is named here (``backend`` does that).
 
 import contextlib
 import functools
+import importlib
 import inspect
 import sys
 
@@ -45,6 +46,30 @@ RELIED_ON = (
     # (also checked on a live variable by tests/test_torch_modules)
     ("keras.src.backend.torch.core", "Variable._initialize", "torch"),
     ("torch._C", "_set_grad_enabled", "torch"),  # backend.torch: autograd's switch
+    # fast_path.PlanOps: what keras.ops calls once no input is symbolic
+    ("keras.src.backend", "nn.conv", None),
+    ("keras.src.backend", "nn.depthwise_conv", None),
+    ("keras.src.backend", "nn.conv_transpose", None),
+    ("keras.src.backend", "nn.max_pool", None),
+    ("keras.src.backend", "nn.average_pool", None),
+    ("keras.src.backend", "numpy.transpose", None),
+    ("keras.src.backend", "numpy.reshape", None),
+    ("keras.src.backend", "numpy.pad", None),
+    ("keras.src.backend", "numpy.add", None),
+    ("keras.src.backend", "numpy.multiply", None),
+    ("keras.src.backend", "numpy.split", None),
+    ("keras.src.backend", "numpy.concatenate", None),
+    ("keras.src.backend", "numpy.max", None),
+    ("keras.src.backend", "numpy.mean", None),
+    ("keras.src.backend", "core.convert_to_tensor", None),
+    ("keras.src.backend", "core.cast", None),
+    ("keras.src.backend", "math.rsqrt", None),
+    # backend.jax_initial_values, backend.torch_initial_values: Keras's own draw, faster
+    ("keras.src.random.seed_generator", "GLOBAL_SEED_GENERATOR", None),
+    ("keras.src.random.seed_generator", "global_seed_generator", None),
+    ("keras.src.random.seed_generator", "draw_seed", None),
+    ("keras.src.backend.torch.core", "get_device", "torch"),
+    ("keras.src.backend.torch.core", "to_torch_dtype", "torch"),
 )
 """Private attributes of Keras (and PyTorch) classes and modules used here. What a
 layer *instance* must carry (``LAYER_STATE``, ``INSTANCE_WRAPPERS``,
@@ -68,6 +93,11 @@ BUILD_BOOKKEEPING = frozenset({"_path", "_parent_path", "built", "_called",
 SCOPE_KEYS = ("current_call_ctx", "autocast_scope", "stateless_scope", "symbolic_scope",
               "distribution", "torch_device")
 """Keras global-state keys read or suspended here, each set by a public Keras scope."""
+
+BACKEND_FUNCTIONS = importlib.import_module("keras.src.backend")
+"""The active backend's functions that ``keras.ops`` calls once no input is symbolic
+(``nn.conv``, ``numpy.add`` ...): what the eager fast path's plans call
+(``fast_path.PlanOps``), so their values are the Keras path's bit for bit."""
 
 CALL_SCOPES = ("autocast_scope", "stateless_scope", "symbolic_scope", "distribution")
 """Scopes that change what a layer call computes (casts, recorded assignments, symbolic

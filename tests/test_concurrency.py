@@ -7,7 +7,7 @@ import threading
 import numpy as np
 import pytest
 
-from keras_defer import init, nd
+from keras_defer import backend, init, nd
 from tests.robustness_helpers import Recorder, mlp
 
 THREADS = 8
@@ -50,7 +50,13 @@ def test_concurrent_first_passes_initialize_each_parameter_once(round_):
                         if p.name.endswith("weight")]  # forward order, once each
     expected = np.asarray(net(x))
     for out in outs:
-        np.testing.assert_array_equal(out, expected)
+        if backend.NAME == "jax":
+            # a call after the 8th runs compiled (backend/jax_fast_path.py): XLA fuses
+            # the bias add into the matmul and rounds a few ulp differently (eager and
+            # compiled calls race here); other weights would differ by far more
+            np.testing.assert_allclose(out, expected, rtol=1e-6, atol=1e-7)
+        else:
+            np.testing.assert_array_equal(out, expected)
 
 
 def _constant_outputs(net, x, constants):

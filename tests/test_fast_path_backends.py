@@ -102,8 +102,8 @@ def test_gluon_ndarray_call_takes_the_fast_path_and_returns_ndarrays():
     np.testing.assert_array_equal(out.asnumpy(), _same_as_slow(net, x))
 
 
-@pytest.mark.skipif(NAME != "jax", reason="only JAX's fast path compiles any "
-                    "keras_defer layer; TF and PyTorch plan Dense/Activation stacks")
+@pytest.mark.skipif(NAME != "jax", reason="JAX compiles whole nets; TF's and PyTorch's "
+                    "plans of CNNs (BatchNorm unplanned) are in test_fast_path_layers.py")
 def test_jax_compiles_a_cnn_to_the_same_values_and_refuses_training_mode():
     net = _cnn()
     x = _x(2, 3, 12, 12)
@@ -350,11 +350,12 @@ def test_backend_benchmark_smoke(capsys):
     from benchmarks import backends
 
     assert backends.main(["--quick", "--json", "--only", "first_call",
-                          "sequential_hybridize"]) == 0
+                          "sequential_hybridize", "eager_forward_cnn"]) == 0
     out = capsys.readouterr().out
     report = json.loads(out[out.index("{"):])
     assert report["backend"] == NAME
-    assert {r["id"] for r in report["rows"]} == {"first_call", "sequential_hybridize"}
+    assert {r["id"] for r in report["rows"]} == {"first_call", "sequential_hybridize",
+                                                 "eager_forward_cnn"}
     for r in report["rows"]:
         assert r["ratio"] > 0 and r["met"] in (True, False)
 

@@ -23,6 +23,10 @@ Initial values
     ``random_draw(kind, shape, scale, shift, dtype)``: ``unit * scale + shift``, a fresh
     'uniform' or 'normal' draw, reproducible under ``keras.utils.set_random_seed``.
     ``split_into(flat, shapes)``: ``flat`` cut into pieces of ``shapes``.
+    ``random_draws(kind, shapes, scale, shift, dtype)``: ``random_draw`` of ``shapes[0]``
+    (one shape) or of their summed size split into them, as one faster call giving the
+    same values bit for bit; None where it does not apply (or on a backend without
+    one): then those two run (``init.Draws``).
     ``zeros(shape, dtype)``.
 Variables
     ``concrete_scope()``: a context in which the first pass computes real values and
@@ -113,6 +117,7 @@ matmul_transposed = _active.matmul_transposed
 matmul = _active.matmul
 random_draw = _active.random_draw
 split_into = _active.split_into
+random_draws = getattr(_active, "random_draws", None) or (lambda *args: None)
 zeros = _active.zeros
 concrete_scope = _active.concrete_scope
 snapshot = _active.snapshot
@@ -160,7 +165,7 @@ sum_across_devices = _active.sum_across_devices
 
 __all__ = [
     "NAME", "compile_call", "in_compiled_call", "fast_call", "MISS", "matmul_transposed", "matmul",
-    "random_draw", "split_into", "zeros", "concrete_scope", "snapshot", "device_name",
+    "random_draw", "split_into", "random_draws", "zeros", "concrete_scope", "snapshot", "device_name",
     "num_gpus", "module_call", "module_parameters", "begin_recording", "pause_recording",
     "resume_recording",
     "end_recording", "watch", "read_variables", "gradients", "records_by_default",

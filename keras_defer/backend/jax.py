@@ -28,14 +28,20 @@ from keras_defer.backend.common import (  # noqa: F401  (the same on JAX)
     exact_sqrt, matmul, matmul_transposed, module_call, module_parameters, pause_recording,
     random_draw,
     read_variables, records_by_default, resume_recording, split_into,
-    unrecorded, watch, zeros,
+    unrecorded, watch,
 )
 from keras_defer.backend.common import in_place_rule  # noqa: F401
 from keras_defer.backend.common import in_replica_context, once_for_all_replicas  # noqa: F401
 from keras_defer.backend.common import ctc_loss  # noqa: F401
 from keras_defer.backend.common import sparse_softmax_cross_entropy  # noqa: F401
 from keras_defer.backend.common import from_numpy  # noqa: F401  (keras's is jnp.asarray)
-from keras_defer.backend.jax_fast_path import fast_call  # noqa: F401
+from keras_defer.backend.common import MISS
+from keras_defer.backend.jax_fast_path import fast_call as _compiled_call
+# initial values in one dispatch each (the same values as Keras's path, bit for bit)
+from keras_defer.backend.jax_initial_values import random_draws, zeros  # noqa: F401
+from keras_defer.backend.jax_initial_values import tracing as _tracing  # noqa: F401
+from keras_defer.backend.jax_initial_values import copy as _copy_array
+from keras_defer.backend.jax_eager_plan import first_pass_call as _first_pass_call
 from keras_defer.errors import MXNetError
 
 _TRACING_SCOPES = ("stateless_scope", "symbolic_scope")
@@ -100,8 +106,14 @@ def concrete_scope():
         yield
 
 
-def _tracing():
-    return isinstance(jnp.zeros(()), jax.core.Tracer)
+def fast_call(block, args):
+    """The eager fast path: a net called the same way often runs compiled
+    (``jax_fast_path``); before that, its first pass runs as a plan of eager
+    operations (``jax_eager_plan``), not through ``Layer.__call__``."""
+    out = _compiled_call(block, args)
+    if out is MISS:
+        out = _first_pass_call(block, args)
+    return out
 
 
 def num_gpus():
@@ -231,7 +243,7 @@ def snapshot(value, dtype=None):
     buffer, which ``fit`` donates and deletes."""
     tensor = keras.ops.convert_to_tensor(
         value.value if isinstance(value, keras.Variable) else value, dtype=dtype)
-    return jnp.array(tensor, copy=True)
+    return _copy_array(tensor)  # jnp.array(tensor, copy=True), in one dispatch
 
 
 # -- sums across devices (Gluon's 'device' kvstore) -----------------------------------

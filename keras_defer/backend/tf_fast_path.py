@@ -3,8 +3,11 @@ plan (``fast_path``) as raw TensorFlow ops and skips ``Layer.__call__``.
 
 Keras's ``Layer.__call__`` costs about 250 us per layer on a 2-core CPU (input
 conversion, call-spec binding, call context, name and autocast scopes, masks), while
-the computation of a small ``Dense`` is three TensorFlow ops (~20 us each). Once a
-block's first pass is done none of that work changes the result *when*:
+the computation of a small ``Dense`` is three TensorFlow ops (~20 us each);
+convolutions, pooling, ``Flatten``, ``Dropout`` and ``BatchNorm`` (``nn.layer_plans``)
+run the TensorFlow ops Keras's functions end in (``PlanOps``: Keras's own, except
+where one does per-call work a plan does once). Once a block's first pass is done
+none of that work changes the result *when*:
 
 * the call is eager and its only argument is an ``EagerTensor`` of the plan's dtype
   (no ``training=`` or other keyword, no KerasTensor, no numpy);
@@ -20,8 +23,12 @@ keras_defer's own errors. The plan only reads variables, so falling back after a
 failure changes nothing.
 """
 
+import math
+
 import keras
+import numpy as np
 import tensorflow as tf
+from tensorflow.python.ops import gen_array_ops
 from tensorflow.python.framework.ops import EagerTensor
 
 from keras_defer import fast_path, keras_compat
@@ -37,6 +44,65 @@ _RAW_ACTIVATIONS = {
     keras.activations.tanh: tf.math.tanh,
     keras.activations.linear: None,
 }
+
+
+class PlanOps(fast_path.PlanOps):
+    """Keras's TensorFlow functions, where one does per-call work a plan does once."""
+
+    def conv(self, strides, padding, dilation):
+        """Keras's ``conv`` defines a ``tf.function`` (its XLA fallback for grouped
+        and channels-first 3-D convolutions) on every call, ~110 us; a plan's
+        convolutions are channels-last and never grouped (grouped ones are split by
+        hand), so this is its other branch: ``tf.nn.convolution``, then the same
+        refusal of an empty output."""
+        padding = padding.upper()
+        convolution, prod = tf.nn.convolution, math.prod
+
+        def conv(x, kernel):
+            if x.shape[-1] != kernel.shape[-2]:
+                raise ValueError("a grouped convolution: the Keras path decides")
+            data_format = _CHANNELS_LAST[x.shape.rank]
+            y = convolution(x, kernel, strides, padding, data_format=data_format,
+                            dilations=dilation)
+            if prod(y.shape) == 0 and prod(x.shape) != 0:
+                raise ValueError("an empty output: the Keras path raises its error")
+            return y
+        return conv
+
+    def transpose_fixed(self, axes, shape):
+        """With oneDNN (TensorFlow's default on x86), a ``Transpose`` of a small
+        kernel costs ~140-500 us on a busy 2-core CPU against ~25 us without it;
+        gathering the same elements in the transposed order gives the same tensor
+        (a copy of each value) for ~1/4 of the time."""
+        order = np.transpose(np.arange(math.prod(shape)).reshape(shape), axes)
+        index = tf.constant(order.reshape(-1).astype("int32"))
+        out_shape, flat = tf.constant(order.shape, tf.int32), tf.constant([-1], tf.int32)
+        gather, reshape = gen_array_ops.gather_v2, gen_array_ops.reshape
+        return lambda x: reshape(gather(reshape(x, flat), index, 0), out_shape)
+
+    def flatten(self):
+        """Keras's ``reshape`` with the target shape made a tensor once per size."""
+        shapes, reshape = {}, gen_array_ops.reshape
+
+        def flatten(x):
+            features = x.shape[1:]
+            shape = shapes.get(features)
+            if shape is None:
+                shape = shapes[features] = tf.constant((-1, math.prod(features)), tf.int32)
+            return reshape(x, shape)
+        return flatten
+
+    def bias_add(self, channels):
+        """What Keras's ``add`` ends in for a channels-last ``y`` and a 1-D bias:
+        ``BiasAdd`` (``AddV2`` for one channel), without its per-call dtype checks."""
+        if channels > 1:
+            bias_add = tf.nn.bias_add
+            return lambda y, bias: bias_add(y, bias, data_format="NHWC")
+        return tf.add
+
+
+_CHANNELS_LAST = {3: "NWC", 4: "NHWC", 5: "NDHWC"}
+_OPS = PlanOps()
 
 
 def _run(steps, x):
@@ -104,7 +170,8 @@ def fast_call(block, args):
     for scope in _SCOPES:
         if getattr(_state, scope, None) is not None:
             return MISS
-    plan = fast_path.current_plan(block, _RAW_ACTIVATIONS, tf.as_dtype, compile_run=_Run)
+    plan = fast_path.current_plan(block, _RAW_ACTIVATIONS, tf.as_dtype, compile_run=_Run,
+                                  ops=_OPS)
     if plan is None:
         return MISS
     if plan.dtype is None:  # compiled runs only
@@ -114,8 +181,12 @@ def fast_call(block, args):
             return _run(plan.steps, x)
         except _TraceFailed:
             return MISS  # nothing ran; an error a graph raises while running stays
-    if x.dtype != plan.dtype or (plan.rank2 and x.shape.rank != 2):
+    if x.dtype != plan.dtype or (plan.rank is not None and x.shape.rank != plan.rank):
         return MISS
+    if plan.inference:
+        training = keras_compat.context_training()
+        if training is not None and training is not False:
+            return MISS
     try:
         return _run(plan.steps, x)
     except (tf.errors.InvalidArgumentError, ValueError, TypeError):

@@ -18,12 +18,14 @@ from keras_defer import keras_compat
 from keras_defer.backend.common import (  # noqa: F401  (the same on PyTorch)
     NotRecorded, adopt_array_type, compile_call, matmul, matmul_transposed,
     random_draw, strided_slice,
-    split_into, zeros,
+    zeros,
 )
 from keras_defer.backend.common import fuse_rule  # noqa: F401
 from keras_defer.backend.common import in_replica_context, once_for_all_replicas  # noqa: F401
 from keras_defer.backend.common import ctc_loss  # noqa: F401
 from keras_defer.backend.torch_fast_path import fast_call  # noqa: F401
+# a grouped draw without keras.ops' overhead (the same values as Keras's path, bit for bit)
+from keras_defer.backend.torch_initial_values import random_draws, split_into  # noqa: F401
 
 
 def sparse_softmax_cross_entropy(logits, labels):
@@ -342,6 +344,9 @@ _PLAIN_VALUE_SCOPES = _SYMBOLIC_SCOPES + ("autocast_scope",)
 def _module_tensor(variable):
     """The ``torch.nn.Parameter`` a variable holds (not a traced, meta or autocast
     stand-in for it)."""
+    tensor = keras_compat.variable_tensor(variable)
+    if tensor is not None:  # what ``value`` gives with those scopes suspended, at 1/100
+        return tensor       # of the cost (the first pass asks for every variable)
     with keras_compat.suspended_scopes(_PLAIN_VALUE_SCOPES):
         return variable.value
 
@@ -366,7 +371,7 @@ def _materialize(layer, variable):
     ``named_parameters()`` listed as a stand-in, the variable holds the stand-in from
     now on, materialized with the variable's value (as PyTorch's lazy modules
     materialize theirs in place)."""
-    if not _stand_ins:
+    if not _stand_ins.data:  # (``len()`` of a WeakKeyDictionary costs more)
         return
     for param in list(layer.__dict__.get("_reg_params", {}).values()):
         stand_in = _stand_ins.get(param) if param is not None else None
@@ -416,15 +421,33 @@ class module_parameters:  # noqa: N801  (a namespace: what ``Block`` takes from 
     @staticmethod
     def track_variables(layer):
         """``TorchLayer._track_variables``: ``_torch_params`` anew from ``layer``'s own
-        variables."""
-        params, seen = torch.nn.ParameterDict(), set()
+        variables (kept as it is when it holds them already, in order: Keras calls this
+        at every build, and a first pass builds blocks whose variables exist)."""
+        entries, seen = {}, set()
         for variable in keras_compat.own_variables(layer):
             tensor = _module_tensor(variable)
             if id(tensor) not in seen:
                 seen.add(id(tensor))
-                module_parameters._add(params, variable, tensor)
+                module_parameters._add(entries, variable, tensor)
+        current = layer.__dict__["_modules"].get("_torch_params")
+        if current is not None and module_parameters._holds(layer, current, entries):
+            return
+        params = torch.nn.ParameterDict()
+        for key, tensor in entries.items():
+            params[key] = tensor
         layer._torch_params = params
         module_parameters._declared_order(layer, params)
+
+    @staticmethod
+    def _holds(layer, params, entries):
+        """Whether ``params`` holds exactly ``entries`` (``{key: tensor}`` in tracking
+        order), in the order ``_declared_order`` gives them."""
+        keys = list(params.keys())
+        if len(keys) != len(entries) or any(params[k] is not entries.get(k) for k in keys):
+            return False
+        declared = list(layer.__dict__.get("_reg_params") or ())
+        rank = {name: i for i, name in enumerate(declared)}
+        return keys == sorted(entries, key=lambda k: rank.get(k, len(declared)))
 
     @staticmethod
     def variable_tracked(layer, variable):
@@ -450,8 +473,12 @@ class module_parameters:  # noqa: N801  (a namespace: what ``Block`` takes from 
         keys = list(params.keys())
         ordered = sorted(keys, key=lambda k: rank.get(k, len(declared)))  # stable
         if ordered != keys:
-            # pairs: a ParameterDict made from a plain dict sorts its keys
-            layer._torch_params = torch.nn.ParameterDict([(k, params[k]) for k in ordered])
+            # in place: each key, taken out and put back in order, moves to the end (a
+            # new ParameterDict costs a Module and Keras's tracked setattr on the layer)
+            for key in ordered:
+                tensor = params[key]
+                del params[key]
+                params[key] = tensor
 
     @staticmethod
     def variable_untracked(layer, variable):

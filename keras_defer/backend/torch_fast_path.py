@@ -7,7 +7,10 @@ conversion, call-spec binding, call context, name scopes, tree walks), 2 % the
 matmuls themselves. A plan runs the very ops Keras's path runs for a ``Dense``
 (``torch.matmul(x, weight.T)``, ``torch.add``, the activation's torch function),
 so the values are the same bit for bit and PyTorch records them the same way
-inside ``autograd.record()`` (gradients reach the same parameters), when:
+inside ``autograd.record()`` (gradients reach the same parameters); convolutions,
+pooling, ``Flatten``, ``Dropout`` and ``BatchNorm`` (``nn.layer_plans``) run Keras's
+own torch functions (``fast_path.PlanOps``: ``keras.src.backend.torch.nn.conv`` with
+its permutes to channels-first and channels-last memory format, and so on), when:
 
 * the call's only argument is a plain ``torch.Tensor`` of the plan's dtype
   (float32 or float64: Keras computes a float16 matmul in float32 on the CPU);
@@ -41,6 +44,9 @@ _RAW_ACTIVATIONS = {
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
+_OPS = fast_path.PlanOps()
+
+
 def _run(steps, x):
     for weight, bias, act in steps:
         if weight is not None:
@@ -62,11 +68,16 @@ def fast_call(block, args):
     for scope in _SCOPES:
         if getattr(_state, scope, None) is not None:
             return MISS
-    plan = fast_path.current_plan(block, _RAW_ACTIVATIONS, _DTYPES.get, check_values=True)
+    plan = fast_path.current_plan(block, _RAW_ACTIVATIONS, _DTYPES.get, check_values=True,
+                                  ops=_OPS)
     if plan is None:
         return MISS
-    if x.dtype != plan.dtype or (plan.rank2 and x.dim() != 2):
+    if x.dtype != plan.dtype or (plan.rank is not None and x.dim() != plan.rank):
         return MISS
+    if plan.inference:
+        training = keras_compat.context_training()
+        if training is not None and training is not False:
+            return MISS
     try:
         return _run(plan.steps, x)
     except _ERRORS:

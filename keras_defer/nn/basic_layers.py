@@ -316,6 +316,8 @@ class Dense(HybridBlock):
                 raise planner.Unplannable
             act = self.act._planned_function(planner, (None, int(variable.shape[0])))
         planner.watch(self)
+        if self._flatten:  # forward's reshape of an input of another rank than 2
+            planner.flatten_to(int(variable.shape[1]))
         planner.step(weight, bias, act)
 
     def __repr__(self):

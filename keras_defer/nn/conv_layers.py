@@ -25,6 +25,7 @@ from keras_defer.shapes import check_fixed_dim
 from keras_defer.errors import ShapeMismatchError
 from keras_defer import validation as _c
 from keras_defer.nn.basic_layers import Activation
+from keras_defer.nn import layer_plans
 
 __all__ = [
     "Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose",
@@ -137,6 +138,8 @@ class _Conv(HybridBlock):
 
     def _alias(self):
         return "conv"
+
+    _plan_step = layer_plans.conv_step  # the eager fast path (fast_path): forward's ops
 
     @property
     def _channels_last(self):
@@ -424,6 +427,8 @@ class _Pooling(HybridBlock):
 
     def _alias(self):
         return "pool"
+
+    _plan_step = layer_plans.pool_step  # the eager fast path (fast_path): forward's ops
 
     def _spatial_axes(self):
         return [i for i, c in enumerate(self._layout) if c not in "NC"]

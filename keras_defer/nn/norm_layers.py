@@ -19,6 +19,7 @@ from keras_defer.block import Block, HybridBlock
 from keras_defer.shapes import check_fixed_dim
 from keras_defer.errors import ShapeMismatchError
 from keras_defer import validation as _c
+from keras_defer.nn import layer_plans
 
 
 def _moments(x, axes, keepdims=False):
@@ -178,6 +179,8 @@ class BatchNorm(_ChannelNorm):
         mean = self._broadcast(keras.ops.cast(mean, x.dtype), rank, axis)
         beta = keras.ops.cast(self.beta.variable, x.dtype)
         return (x - mean) * self._broadcast(scale, rank, axis) + self._broadcast(beta, rank, axis)
+
+    _plan_step = layer_plans.batchnorm_step  # the eager fast path: inference only
 
     def __repr__(self):
         in_channels = self.gamma.shape[0]

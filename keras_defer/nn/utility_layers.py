@@ -14,6 +14,7 @@ from keras_defer import nd
 from keras_defer.block import Block, HybridBlock
 from keras_defer.nd.ndarray import apply
 from keras_defer import validation as _c
+from keras_defer.nn import layer_plans
 
 __all__ = ["Flatten", "Dropout", "Lambda", "HybridLambda"]
 
@@ -42,6 +43,8 @@ class Flatten(HybridBlock):
         if None in features:
             return keras.ops.reshape(x, (keras.ops.shape(x)[0], -1))
         return keras.ops.reshape(x, (-1, int(math.prod(features))))
+
+    _plan_step = layer_plans.flatten_step  # the eager fast path (fast_path)
 
     def compute_output_shape(self, input_shape):
         features = input_shape[1:]
@@ -80,6 +83,8 @@ class Dropout(HybridBlock):
                                 for i, d in enumerate(keras.ops.shape(x)))
         return keras.random.dropout(x, self._rate, noise_shape=noise_shape,
                                     seed=self.seed_generator)
+
+    _plan_step = layer_plans.dropout_step  # the eager fast path: inference only
 
     def compute_output_shape(self, input_shape):
         return input_shape
