@@ -398,8 +398,9 @@ CLAUSES = [
            "Gluon 1.9.1 gluon/nn/conv_layers.py (layout=), gluon/rnn/rnn_layer.py; " + SEEN),
     Clause("VA-05", "values", "A training forward pass (under autograd.record(); train_mode() where "
            "nothing records) normalizes BatchNorm with the batch's mean and biased variance over "
-           "every axis but 1; every other block computes as at inference (nets with Dropout are "
-           "not compared: its mask is random).",
+           "every axis but 1; every other block computes as at inference (a net with a Dropout "
+           "before its last blocks is not compared: its mask is random; one ending in Dropout "
+           "is, as VA-07).",
            "MXNet 1.9.1 src/operator/nn/batch_norm.cc (ctx.is_train); " + AG + " record"),
     Clause("VA-06", "values", "BatchNorm's running statistics move once per training step, "
            "running = 0.9 running + 0.1 batch (mean; biased variance), in the backward pass: a "
@@ -407,6 +408,12 @@ CLAUSES = [
            "'batchnorm_stats_at_forward': the training forward pass moves them).",
            "MXNet 1.9.1 src/operator/nn/batch_norm.cc (BatchNormBackwardImpl updates the moving "
            "statistics); " + SEEN),
+    Clause("VA-07", "values", "Dropout(p) in a training pass (record(); train_mode() where nothing "
+           "records) zeroes each element or scales it by 1 / (1 - p): every output element of a net "
+           "ending in Dropout is 0 or the reference output before it times 1 / (1 - p) (float32 "
+           "tolerance), and the zeroed share of the elements is p within 5 binomial standard "
+           "deviations; p = 0 is the identity.  (At inference Dropout is the identity: VA-01..04.)",
+           L + " Dropout; MXNet 1.9.1 src/operator/nn/dropout-inl.h; " + SEEN),
 ]
 
 BY_ID = {c.id: c for c in CLAUSES}

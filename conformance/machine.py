@@ -52,9 +52,9 @@ DESIGNS = {
     "blocks": strategies.architectures(families=("conv", "conv", "rnn", "embedding")),
     # every net holds BatchNorm's running statistics (grad_req='null', DI-33)
     "errors": strategies.with_batchnorm(strategies.architectures()),
-    "values": strategies.architectures(
-        families=("dense", "conv", "conv", "rnn", "rnn", "rnn", "embedding"),
-        modes=("none", "some", "all"), norms=True),
+    "values": strategies.with_trailing_dropout(strategies.architectures(
+        families=("rnn", "conv", "dense", "embedding", "rnn", "conv", "rnn"),
+        modes=("none", "some", "all"), norms=True, layouts=True)),
 }
 ANY_DESIGN = strategies.architectures()
 THEN_INITIALIZE = st.sampled_from([True, True, False])

@@ -68,6 +68,11 @@ DIVERGENCES = {
     "batchnorm_stats_at_forward": "A training forward pass (record() or train_mode()) moves "
                                   "BatchNorm's running statistics itself (MXNet moves them in "
                                   "the backward pass: a training forward alone leaves them).",
+    # recurrent layers' input weights (DI-15, DI-16)
+    "rnn_checks_direction_shapes": "A bidirectional recurrent layer checks each direction's "
+                                   "layer-0 input weight against the input (Gluon's fused "
+                                   "operator checks only their total: see "
+                                   "NetModel._fused_input_weights).",
 }
 
 UNIFORM = "uniform"  # the value token of Gluon's default initializer: random, not checked
@@ -409,7 +414,10 @@ class NetModel:
             s = shape
             for i in unit:
                 layer = self.layers[i]
-                for name, want in self._required(layer, s).items():
+                required = self._required(layer, s)
+                if self._fused(layer):
+                    required.update(self._fused_input_weights(layer, required, inferred))
+                for name, want in required.items():
                     have = inferred.get(name, self.params[name].shape)
                     if len(have) != len(want) or any(h not in (0, w) for h, w in zip(have, want)):
                         if atomic or name in inferred or not layer.node.overwrites_shapes:
@@ -428,6 +436,11 @@ class NetModel:
             for name, new in inferred.items():
                 self.params[name].shape = new
             for name in order:
+                if not self.params[name].known and self.params[name].deferred:
+                    # Gluon's _finish_deferred_init asserts 'Cannot initialize Parameter
+                    # ... invalid shape' (a fused direction left no columns, see
+                    # _fused_input_weights): the parameters before it stay initialized
+                    raise ModelError("shape_mismatch", name)
                 self._finish(self.params[name], out)
         if (self.hybridized and all(self.layers[i].node.hybrid for i in unit)
                 and all(self.params[name].data is not None for name in order)):
@@ -436,11 +449,45 @@ class NetModel:
             self.compiled = True
         for i in unit:
             layer = self.layers[i]
-            for name, want in self._required(layer, shape).items():
+            required = self._required(layer, shape)
+            if self._fused(layer):
+                required.update(self._fused_input_weights(layer, required, {}))
+            for name, want in required.items():
                 if self.params[name].shape != want and not self._runs_on(layer):
                     raise ModelError("shape_mismatch", name)
             shape = layer.node.output_shape(shape)
         return shape
+
+    def _fused(self, layer):
+        return (isinstance(layer.node, A.Recurrent) and layer.node.bidirectional
+                and "rnn_checks_direction_shapes" not in self.world.divergences)
+
+    def _fused_input_weights(self, layer, required, inferred):
+        """The shapes MXNet 1.9.1 gives a bidirectional layer's two layer-0 input weights
+        (l0_i2h_weight, r0_i2h_weight), where one was given a shape by set_data before the
+        first pass.  Gluon's fused RNN operator takes every parameter flattened and
+        concatenated (_rnn_param_concat) and checks only the total size: shape inference
+        gives an unknown direction what the known one leaves of the 2 * C columns the input
+        requires (observed: r0 set to (2, 1) on a 3-feature input makes l0 (2, 5), and the
+        pass runs on the concatenation).  Nothing left: l0 stays (G, 0) and initializing it
+        asserts 'invalid shape' (see _forward_unit); less than nothing, or two known
+        directions whose columns do not add up: shape inference fails (shape_mismatch).
+        Two unknown directions get (G, C) each, as every other layer."""
+        names = [layer.params["%s0_i2h_weight" % d] for d in layer.node.directions]
+        rows, columns = required[names[0]]
+        have = [inferred.get(n, self.params[n].shape) for n in names]
+        known = [h[1] for h in have if len(h) == 2 and h[1] > 0]
+        if len(known) == 2:
+            if sum(known) != 2 * columns:
+                raise ModelError("shape_mismatch", names[0])
+            return dict(zip(names, have))
+        if len(known) == 1:
+            left = 2 * columns - known[0]
+            if left < 0:
+                raise ModelError("shape_mismatch", names[0])
+            return {n: (h if len(h) == 2 and h[1] > 0 else (rows, left))
+                    for n, h in zip(names, have)}
+        return {}
 
     def _required(self, layer, shape):
         """Parameter name -> the full shape the input `shape` requires of it."""

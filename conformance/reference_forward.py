@@ -164,7 +164,7 @@ def _channel_shape(x, axis):
     return shape
 
 
-def batch_norm(x, gamma, beta, running_mean, running_var, training=False):
+def batch_norm(x, gamma, beta, running_mean, running_var, training=False, noise=None):
     """(output, (batch mean, batch biased variance) or None)."""
     c = x.shape[1]
     for p in (gamma, beta, running_mean, running_var):
@@ -172,7 +172,7 @@ def batch_norm(x, gamma, beta, running_mean, running_var, training=False):
     shape = _channel_shape(x, 1)
     if training:
         axes = tuple(i for i in range(x.ndim) if i != 1)
-        mean, var = x.mean(axis=axes), x.var(axis=axes)
+        mean, var = _statistics(x, axes, noise)
         _conditioned(x, var)
     else:
         mean, var = running_mean, running_var
@@ -187,24 +187,52 @@ def moved_statistics(running_mean, running_var, batch_mean, batch_var, momentum=
             momentum * running_var + (1 - momentum) * batch_var)
 
 
-def instance_norm(x, gamma, beta):
+def instance_norm(x, gamma, beta, noise=None):
     c = x.shape[1]
     _expect(gamma.shape == (c,) and beta.shape == (c,), "InstanceNorm parameters %s on input %s",
             gamma.shape, x.shape)
     axes = tuple(range(2, x.ndim))
     shape = _channel_shape(x, 1)
     _conditioned(x, x.var(axis=axes))
-    y = (x - x.mean(axis=axes, keepdims=True)) / np.sqrt(x.var(axis=axes, keepdims=True) + EPS)
+    mean, var = _statistics(x, axes, noise, keepdims=True)
+    y = (x - mean) / np.sqrt(var + EPS)
     return y * gamma.reshape(shape) + beta.reshape(shape)
 
 
-def layer_norm(x, gamma, beta):
+def layer_norm(x, gamma, beta, noise=None):
     c = x.shape[-1]
     _expect(gamma.shape == (c,) and beta.shape == (c,), "LayerNorm parameters %s on input %s",
             gamma.shape, x.shape)
     _conditioned(x, x.var(axis=-1))
-    y = (x - x.mean(axis=-1, keepdims=True)) / np.sqrt(x.var(axis=-1, keepdims=True) + EPS)
+    mean, var = _statistics(x, -1, noise, keepdims=True)
+    y = (x - mean) / np.sqrt(var + EPS)
     return y * gamma + beta
+
+
+def _statistics(x, axes, noise=None, keepdims=False):
+    """(mean, biased variance) over `axes`; with `noise` (see `net`), each as float32
+    computes it: rounded once and then shared by every value it normalizes.
+
+    Why a shared error: `net`'s noise perturbs each value on its own, and a following
+    sum (a Dense or a gate whose weights are equal) averages independent errors away.
+    A statistic's rounding does not average away: a mean off by d shifts every
+    normalized value of its row by d / sqrt(var + eps), in the same direction.  Where the
+    normalized values cancel in the sum (LayerNorm's outputs sum to zero; equal weights
+    add them), the exact result is ~0 and that shift, times the sum of the weights, is all
+    that float32 produces (observed on MXNet 1.9.1: 2.7e-4 where the exact value is
+    -5e-13).  So the mean moves by ROUNDING * mean(|x|) and the variance by
+    ROUNDING * mean(x^2) (the rounding of the sums that compute them, a one-pass
+    variance's included), each with one random sign per statistic: the same size of
+    error float32 makes, but correlated as float32 makes it."""
+    mean = x.mean(axis=axes, keepdims=keepdims)
+    var = x.var(axis=axes, keepdims=keepdims)
+    if noise is not None:
+        size = np.abs(x).mean(axis=axes, keepdims=keepdims)
+        square = (x * x).mean(axis=axes, keepdims=keepdims)
+        mean = mean + ROUNDING * size * noise.choice([-1.0, 1.0], size=np.shape(mean))
+        var = np.maximum(var + ROUNDING * square * noise.choice([-1.0, 1.0], size=np.shape(var)),
+                         0.0)
+    return mean, var
 
 
 # float32's unit roundoff, and the largest relative effect of rounding the values a
@@ -288,10 +316,10 @@ def layer(node, params, x, training=False, noise=None):
     if kind == "Norm":
         if node.kind == "batch":
             return batch_norm(x, params["gamma"], params["beta"], params["running_mean"],
-                              params["running_var"], training)
+                              params["running_var"], training, noise)
         if node.kind == "instance":
-            return instance_norm(x, params["gamma"], params["beta"]), None
-        return layer_norm(x, params["gamma"], params["beta"]), None
+            return instance_norm(x, params["gamma"], params["beta"], noise), None
+        return layer_norm(x, params["gamma"], params["beta"], noise), None
     if kind == "Embedding":
         return embedding(x, params["weight"]), None
     if kind == "Recurrent":

@@ -24,7 +24,8 @@ from conformance.checks.common import ClauseFailure
 
 # Groups whose steps are cheap (arrays, not nets) run this many times the profile's
 # examples: the same order of time as a parameter group, a wider spread of inputs.
-EXAMPLE_SCALE = {"ndarray": 4, "autograd": 4, "loss": 4, "trainer": 6, "file_format": 3}
+EXAMPLE_SCALE = {"ndarray": 4, "autograd": 4, "loss": 4, "trainer": 6, "file_format": 3,
+                 "values": 2}
 # Groups whose steps are dear (a loss's gradient is central differences over every
 # input element; a trainer step runs an optimizer; a file_format step may build, run and
 # save a net and load a fresh one): at most this many steps an example.
@@ -54,7 +55,7 @@ PROFILE_COST = {
 # machine, 2026-11-30): a group's expected time before its first examples tell.
 CI_SECONDS = {"lifecycle": 2.3, "naming": 1.0, "reinit": 1.6, "in_units": 1.8, "errors": 2.9,
               "set_data": 1.9, "sharing": 1.1, "hybridize": 1.6, "save_load": 1.9,
-              "blocks": 2.8, "values": 4.5, "ndarray": 5.1, "autograd": 4.3, "loss": 8.3,
+              "blocks": 2.8, "values": 6.0, "ndarray": 5.1, "autograd": 4.3, "loss": 8.3,
               "trainer": 22.4, "file_format": 10.7}
 
 # A run of selected clauses gives a group at least this share of its example budget.

@@ -58,7 +58,8 @@ def _conv_stem(draw, mode, hybrid, state):
     spatial = [draw(st.integers(2, top)) for _ in range(dims)]
     # a channels-last stem (VA-04): pooling and LayerNorm only, MXNet 1.9.1's CPU
     # convolutions refusing those layouts (arch/conv.py)
-    layout = CHANNELS_LAST[dims] if draw(st.integers(0, 3)) == 3 else ""
+    layout = CHANNELS_LAST[dims] if draw(st.integers(0, 3)) >= 3 - state.get("layouts", 0) \
+        else ""
     if layout:
         inp = A.Input(dims=tuple(spatial) + (channels,), axis=dims + 1)
     else:
@@ -134,7 +135,8 @@ def _recurrent(draw, mode, features, state, may_be_wrong):
                        num_layers=1 + (draw(st.integers(0, 3)) == 3),
                        bidirectional=draw(st.integers(0, 3)) == 3,
                        input_size=_in_dim(draw, mode, features, state, may_be_wrong),
-                       layout=draw(st.sampled_from(["TNC", "TNC", "NTC"])))
+                       layout=draw(st.sampled_from(["TNC", "NTC"] if state.get("layouts")
+                                                   else ["TNC", "TNC", "NTC"])))
     return node, node.hidden * (2 if node.bidirectional else 1)
 
 
@@ -166,7 +168,7 @@ def _sequence_stem(draw, mode, hybrid, state, family):
 @st.composite
 def architectures(draw, max_layers=5, max_depth=3, sharing=None, prefixes=True,
                   modes=("none", "none", "some", "all", "wrong"), min_layers=1,
-                  families=FAMILIES, extras=True, norms=False):
+                  families=FAMILIES, extras=True, norms=False, layouts=False):
     """(arch, width): a Sequential tree and the input it was designed for: the feature
     size (an int) of a Dense net, an `arch.Input` of a net with a stem (`families`).
 
@@ -174,14 +176,16 @@ def architectures(draw, max_layers=5, max_depth=3, sharing=None, prefixes=True,
     `sharing` forces (True) or forbids (False) shared layers; None draws it;
     `min_layers` Dense layers at least (appended to the root), so that order-sensitive
     clauses see several parameters initialized by one pass; `norms`: BatchNorm wherever
-    it may stand is several times as likely (the values group's training passes).
+    it may stand is several times as likely (the values group's training passes);
+    `layouts`: channels-last stems and NTC recurrent layers twice as likely (VA-04).
     """
     mode = draw(st.sampled_from(modes))
     family = draw(st.sampled_from(families))
     width = draw(WIDTHS)
     share_ok = draw(st.booleans()) if sharing is None else sharing
     state = {"layers": [], "prev": width, "dense": 0, "wrong_done": False, "seq": 0,
-             "inputs": [], "flatten": False, "bn_ok": False, "norms": norms}
+             "inputs": [], "flatten": False, "bn_ok": False, "norms": norms,
+             "layouts": int(layouts)}
     root_hybrid = draw(st.booleans())
     stem = []
     if family != "dense":
@@ -357,5 +361,23 @@ def with_batchnorm(draw, designs):
     running statistics (grad_req='null') every move meets (DI-33)."""
     root, width = draw(designs)
     tail = (A.Dense(units=draw(WIDTHS)), A.Norm("batch"))
+    return A.Sequential(children=root.children + tail, hybrid=root.hybrid,
+                        prefix=root.prefix, scoped=root.scoped), width
+
+
+# Dropout rates of a net's last block (VA-07): MXNet 1.9.1 runs p = 0 as the identity in
+# training too; p = 1 (all NaN in MXNet, refused by keras_defer: docs/divergences.md) is not
+# drawn
+TRAILING_DROPOUT_RATES = [0.5, 0.25, 0.75, 0.0]
+
+
+@st.composite
+def with_trailing_dropout(draw, designs):
+    """A design from `designs`, one in two ending in a Dropout (the values group's training
+    passes see it last: VA-07 compares its output with the net's output before it)."""
+    root, width = draw(designs)
+    if draw(st.booleans()):
+        return root, width
+    tail = (A.Dropout(draw(st.sampled_from(TRAILING_DROPOUT_RATES))),)
     return A.Sequential(children=root.children + tail, hybrid=root.hybrid,
                         prefix=root.prefix, scoped=root.scoped), width

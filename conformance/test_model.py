@@ -610,3 +610,43 @@ def test_scheduler_and_learning_rate_rules():
     poly = OM.Scheduler("poly", max_update=4, base_lr=0.1, pwr=1)
     OM.Optimizer("adam", {}, poly)
     assert poly.base_lr == 0.001 and abs(poly(2) - 0.05) < 1e-12
+
+
+def test_fused_rnn_directions_share_columns():
+    # Observed in MXNet 1.9.1 (hybridized or not): a bidirectional layer's fused operator
+    # checks only the total of its flattened parameters, so set_data on one direction's
+    # layer-0 input weight gives the other what is left of 2 * C columns.
+    def net(divergences=()):
+        n = World(divergences).build(A.Sequential(hybrid=True, children=(
+            A.Dense(3, flatten=False), A.Recurrent("rnn", 2, bidirectional=True, layout="NTC"))))
+        n.initialize("recording")
+        return n
+    gluon = net()
+    assert gluon.set_data("rnn0_r0_i2h_weight", (2, 1), 5.0).error is None
+    out = gluon.forward((2, 1, 3))
+    assert out.error is None and out.output_shape == (2, 1, 4)
+    assert _shapes(gluon)["rnn0_l0_i2h_weight"] == (2, 5)
+    assert ("rnn0_l0_i2h_weight", (2, 5)) in out.calls
+    assert gluon.forward((4, 1, 3)).error is None           # 5 + 1 == 2 * 3: runs again
+    assert gluon.forward((4, 1, 2)).error == "shape_mismatch"
+    # nothing left: l0 stays (2, 0) and its initialization asserts; the Dense before it ran
+    for hybridize in (False, True):
+        gluon = net()
+        if hybridize:
+            gluon.hybridize()
+        gluon.set_data("rnn0_r0_i2h_weight", (2, 6), 5.0)
+        out = gluon.forward((2, 1, 3))
+        assert out.error == "shape_mismatch" and out.calls == [("dense0_weight", (3, 3))]
+        assert _shapes(gluon)["rnn0_l0_i2h_weight"] == (2, 0)
+        assert gluon.data("rnn0_r0_i2h_weight") == "deferred"
+    # less than nothing: the inference fails whole (hybridized: the Dense waits too)
+    gluon = net()
+    gluon.hybridize()
+    gluon.set_data("rnn0_r0_i2h_weight", (2, 7), 5.0)
+    out = gluon.forward((2, 1, 3))
+    assert out.error == "shape_mismatch" and out.calls == []
+    # keras_defer's declared divergence: each direction checked on its own, atomically
+    kd = net(["rnn_checks_direction_shapes", "atomic_first_pass"])
+    kd.set_data("rnn0_r0_i2h_weight", (2, 1), 5.0)
+    assert kd.forward((2, 1, 3)).error == "shape_mismatch"
+    assert _shapes(kd)["rnn0_l0_i2h_weight"] == (2, 0)

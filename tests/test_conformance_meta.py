@@ -702,6 +702,33 @@ def _batchnorm_momentum_inverted(mp):
     mp.setattr(BatchNorm, "forward", inverted)
 
 
+def _dropout_unscaled(mp):
+    """Dropout in training zeroes elements but forgets to scale the kept ones by
+    1 / (1 - p) (they come out as x)."""
+    import keras
+    from keras_defer.nn.utility_layers import Dropout
+
+    def unscaled(self, x, training=None):
+        if not training or self._rate == 0:
+            return x
+        return keras.random.dropout(x, self._rate, seed=self.seed_generator) * (1 - self._rate)
+    mp.setattr(Dropout, "forward", unscaled)
+
+
+def _dropout_mask_inverted(mp):
+    """Dropout in training keeps each element with probability p (not 1 - p), the kept ones
+    scaled by 1 / (1 - p) as they should be."""
+    import keras
+    from keras_defer.nn.utility_layers import Dropout
+
+    def inverted(self, x, training=None):
+        if not training or self._rate == 0:
+            return x
+        kept = keras.random.dropout(x, 1 - self._rate, seed=self.seed_generator)
+        return kept * (self._rate / (1 - self._rate))
+    mp.setattr(Dropout, "forward", inverted)
+
+
 INFERENCE_VALUES = {"VA-01", "VA-02", "VA-03", "VA-04"}
 # (a training pass (VA-05) computes every other block as at inference: it sees those bugs too)
 # (bug, None (the values group as the kit runs it) or the block families its nets are
@@ -715,6 +742,8 @@ VALUE_BUGS = [
     # a transposed convolution is in about one values net in ten: convolution stems only
     (_transposed_kernel_flipped, ("conv",), {"VA-02", "VA-05"}),
     (_batchnorm_momentum_inverted, None, {"VA-06"}),
+    (_dropout_unscaled, None, {"VA-07"}),
+    (_dropout_mask_inverted, None, {"VA-07"}),
 ]
 VALUE_EXAMPLES = 30   # the ci profile's
 

@@ -377,3 +377,22 @@ def test_model_zoo_export_from_mxnet_imports_and_matches(name, zoo_exports):
         if key.startswith("stat/"):
             np.testing.assert_allclose(params[key[5:]].data().asnumpy(), expected[key],
                                        rtol=1e-4, atol=1e-5, err_msg=key)
+
+
+@pytest.mark.parametrize("layout, shape", [("NWC", (2, 5, 3)), ("NHWC", (2, 4, 4, 3))])
+def test_channels_last_pooling_exports_and_imports(tmp_path, layout, shape):
+    # found by the conformance kit (FF-09): MXNet 1.9.1 imports and runs Pooling with a
+    # channels-last layout (checked: the same outputs as the exported net)
+    from keras_defer.gluon import nn
+    pool = nn.MaxPool1D if layout == "NWC" else nn.AvgPool2D
+    net = nn.HybridSequential()
+    net.add(pool(pool_size=2, layout=layout), nn.GlobalMaxPool1D(layout="NWC")
+            if layout == "NWC" else nn.GlobalAvgPool2D(layout="NHWC"), nn.Dense(2))
+    net.initialize()
+    net.hybridize()
+    x = nd.array(np.random.RandomState(0).standard_normal(shape).astype("float32"))
+    y = net(x)
+    net.export(str(tmp_path / "net"), 0)
+    imported = SymbolBlock.imports(str(tmp_path / "net-symbol.json"), ["data"],
+                                   str(tmp_path / "net-0000.params"))
+    np.testing.assert_allclose(imported(x).asnumpy(), y.asnumpy(), **TOL)

@@ -25,7 +25,8 @@ class KerasDeferAdapter(Adapter):
                              "checksum_trailer",   # + docs/divergences.md F1
                              "reinit_keeps_array",   # + docs/divergences.md A1
                              "copy_trains",   # + docs/divergences.md A2
-                             "batchnorm_stats_at_forward"})  # + docs/divergences.md (BatchNorm)
+                             "batchnorm_stats_at_forward",  # + docs/divergences.md (BatchNorm)
+                             "rnn_checks_direction_shapes"})  # + docs/divergences.md R1
 
     def load(self):
         import keras_defer

@@ -1,4 +1,4 @@
-"""The values clauses (VA-01..06): a net's output against the numpy reference forward.
+"""The values clauses (VA-01..07): a net's output against the numpy reference forward.
 
 The model (model.py) knows shapes and calls; `reference_forward` knows what each block
 computes.  After every forward pass that the model expects to succeed, the trial reads
@@ -11,7 +11,9 @@ Two moves of the `values` group make the comparison sharp: `randomize` sets ever
 initialized parameter to random values (the recording initializer's constant fills hide
 a swapped gate or a transposed kernel), and `train` runs a training pass (recorded, then
 backward; train_mode() where nothing records) whose BatchNorm uses batch statistics and
-whose backward moves the running statistics (VA-05, VA-06).
+whose backward moves the running statistics (VA-05, VA-06); one net in two ends in a
+Dropout (strategies.with_trailing_dropout), whose training output is checked element by
+element against the reference output before it (VA-07).
 """
 
 import numpy as np
@@ -118,13 +120,18 @@ def randomize(t, data):
 
 
 def warm_up(t, data):
-    """A pass on a drawn input; if it ran, random weights and another pass (randomize)."""
+    """A pass on a drawn input; if it ran, random weights and another pass (randomize),
+    then a training pass (train).  The training pass is here, not only a move among a
+    dozen: examples are short (a ci run of 30 met it in 3 of them), and VA-05/06/07 live
+    in it."""
     from conformance.checks import lifecycle   # (lifecycle imports this module)
     lifecycle.after_move(t)
     lifecycle.forward(t, data)
     if t.passed_once:
         lifecycle.after_move(t)
         randomize(t, data)
+        lifecycle.after_move(t)
+        train(t, data)
 
 
 def train(t, data):
@@ -133,7 +140,10 @@ def train(t, data):
     if t.net is None or not t.passed_once or any(
             p.data is None for p in t.model.params.values()):
         return
-    shape = t.design_input(batch=data.draw(st.integers(1, 4), label="batch"))
+    _, keep = _trailing_dropout([layer.node for layer in t.model.layers_in_forward_order()])
+    batch = DROPOUT_BATCH if keep is not None and keep < 1 else \
+        data.draw(st.integers(1, 4), label="batch")
+    shape = t.design_input(batch=batch)
     if t.model.clone().forward(shape).error is not None:
         return
     record = "no_recording" not in t.adapter.divergences
@@ -156,10 +166,19 @@ def train(t, data):
     io = t.adapter.forward_io()
     nodes = [node for node, _ in before] if before else []
     random = any(isinstance(n, A.Dropout) and n.rate for n in nodes)
-    ref = None if before is None or io is None or random else _reference(before, io[0], True)
-    if ref is not None:
+    start, keep = _trailing_dropout(nodes)
+    ref = None
+    if before is not None and io is not None and not any(
+            isinstance(n, A.Dropout) and n.rate for n in nodes[:start]):
+        # the Dropouts that end the net: the reference runs them as the identity (VA-07)
+        ref = _reference([(A.Dropout(0.0), p) if i >= start else (n, p)
+                          for i, (n, p) in enumerate(before)], io[0], True)
+    if ref is not None and not random:
         t.check("VA-05", R.close(io[1], ref[0], slack=ref[2]), "a training pass normalizes "
                 "with the batch's statistics: %s" % _describe(io[1], ref[0]))
+    if ref is not None and keep is not None:
+        t.context = "VA-07"
+        _check_dropout(t, io[1], ref[0], ref[2], keep)
     moves = record or "batchnorm_stats_at_forward" in t.adapter.divergences
     layers = t.model.layers_in_forward_order()
     for i, layer in enumerate(layers):
@@ -187,3 +206,55 @@ def train(t, data):
                 p.data, p.draw = UNIFORM, 0
     t.context = "VA-06" if any(isinstance(n, A.Norm) and n.kind == "batch" for n in nodes) \
         else "VA-05"
+
+
+def _trailing_dropout(nodes):
+    """(start, keep): the Dropouts that end the net (only Dropout and Flatten from the first
+    of them on) start at leaf `start` and keep a share `keep`, the product of their (1 - p);
+    (len(nodes), None) where the net does not end in a Dropout."""
+    start, keep = len(nodes), None
+    for i, node in enumerate(nodes):
+        if isinstance(node, A.Dropout):
+            if keep is None:
+                start, keep = i, 1.0
+            keep *= 1.0 - node.rate
+        elif keep is not None and not isinstance(node, A.Flatten):
+            start, keep = len(nodes), None
+    return start, keep
+
+
+# binomial standard deviations the zeroed share of a Dropout's output may stray from p
+DROPOUT_SIGMAS = 5.0
+# the batch of a training pass through a net ending in Dropout: enough elements (the nets
+# end in Dense layers of 1-8 units) that a mask keeping a share p instead of 1 - p is seen
+DROPOUT_BATCH = 64
+
+
+def _check_dropout(t, got, want, slack, keep):
+    """VA-07: a training pass through a net ending in Dropout(p): every element is 0 (dropped)
+    or the output before the Dropout over (1 - p) (kept; MXNet's x * mask / (1 - p)), and the
+    dropped share of the elements that are not 0 anyway is p within DROPOUT_SIGMAS binomial
+    standard deviations (a swapped keep/drop mask passes the first test, not this one)."""
+    got = np.asarray(got, dtype=np.float64)
+    want = np.asarray(want, dtype=np.float64) / keep
+    if got.shape != want.shape:
+        t.check("VA-07", False, "a training pass through Dropout: output shape %s, expected %s"
+                % (got.shape, want.shape))
+        return
+    scale = max(1.0, float(np.max(np.abs(want), initial=0.0)))
+    tolerance = 1e-5 * scale + 1e-4 * np.abs(want) + slack / keep
+    dropped = got == 0
+    bad = ~(dropped | (np.abs(got - want) <= tolerance))
+    t.line("# each element is 0 or the output before the Dropout over (1 - p) = %.6g" % keep)
+    if bad.any():
+        at = tuple(int(i) for i in np.argwhere(bad)[0])
+        message = "element %s is %.6g, neither 0 nor %.6g" % (at, got[at], want[at])
+    else:
+        message = "every element is 0 or scaled"
+    t.check("VA-07", not bad.any(), "a training pass through Dropout(p) zeroes each element "
+            "or scales it by 1 / (1 - p): %s" % message)
+    counted = np.abs(want) > tolerance
+    n, k, p = int(counted.sum()), int((dropped & counted).sum()), 1.0 - keep
+    bound = DROPOUT_SIGMAS * np.sqrt(n * p * (1 - p)) + (1.0 if 0 < p < 1 else 0.0)
+    t.check("VA-07", abs(k - n * p) <= bound, "Dropout(p) zeroes a share p = %.3g of the "
+            "elements: %d of %d zeroed (expected %.1f within %.1f)" % (p, k, n, n * p, bound))

@@ -263,7 +263,9 @@ class Graph:
                 on_node(node, args)
             layout = node.kernel.layout
             channels_last = False
-            if layout == _k.SPATIAL:
+            if layout == _k.SPATIAL and node.attrs.get("channels_last_layout"):
+                inputs = [a.logical() for a in args]   # NWC/NHWC/NDHWC: already so
+            elif layout == _k.SPATIAL:
                 inputs = [args[0].channels_last()] + [a.logical() for a in args[1:]]
                 channels_last = args[0].rank >= 3
             elif layout in (_k.ELEMENTWISE, _k.CHANNEL_AXIS):

@@ -832,11 +832,12 @@ def _parse_pool(a):
     kernel = a.ints("kernel", ())
     if not kernel and not global_pool:
         raise MXNetError("Pooling: kernel is required unless global_pool=True")
-    n = len(kernel) if kernel else {"NCW": 1, "NCHW": 2, "NCDHW": 3}.get(a.str("layout"), 2)
+    ranks = {"NCW": 1, "NCHW": 2, "NCDHW": 3, "NWC": 1, "NHWC": 2, "NDHWC": 3}
+    n = len(kernel) if kernel else ranks.get(a.str("layout"), 2)
     layout = a.str("layout") or {1: "NCW", 2: "NCHW", 3: "NCDHW"}[n]
-    if layout not in ("NCW", "NCHW", "NCDHW"):
-        raise MXNetError("Pooling: layout %s is not supported here (only NCW, NCHW, NCDHW)"
-                         % layout)
+    if layout not in ranks:
+        raise MXNetError("Pooling: layout %s is not supported here (only NCW, NCHW, NCDHW, "
+                         "NWC, NHWC, NDHWC)" % layout)
     pool_type = a.str("pool_type", "max")
     if pool_type not in ("max", "avg", "sum"):
         raise MXNetError("Pooling: pool_type %r is not supported here (max, avg, sum)"
@@ -845,7 +846,9 @@ def _parse_pool(a):
     if convention not in ("valid", "full"):
         raise MXNetError("Pooling: pooling_convention %r is not supported here (valid, full)"
                          % convention)
+    # channels_last_layout: MXNet's own layout is the kernel's (the interpreter moves nothing)
     return {"kernel": kernel, "pool_type": pool_type, "global_pool": global_pool,
+            "channels_last_layout": layout[-1] == "C",
             "full": convention == "full", "stride": a.ints("stride", (1,) * n, n) or (1,) * n,
             "pad": a.ints("pad", (0,) * n, n) or (0,) * n,
             "count_include_pad": a.bool("count_include_pad", True)}
