@@ -122,3 +122,14 @@ def pytest_collection_finish(session):
         params = callspec.params
         if "clause" in params and "device" in params:
             runs.selection.setdefault(params["device"], set()).add(params["clause"])
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist's ``--dist loadgroup`` every clause item of a device goes to one
+    worker: the items share their group runs (GroupRuns), which split over workers would
+    each run again."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if getattr(item, "originalname", None) == "test_clause" and callspec is not None:
+            device = callspec.params.get("device", "")
+            item.add_marker(pytest.mark.xdist_group(name="conformance-%s" % device))

@@ -41,7 +41,7 @@ DENSE_BAD = [
 
 
 @pytest.mark.parametrize("kwargs,error,message", DENSE_BAD,
-                         ids=[repr(k) for k, _, _ in DENSE_BAD])
+                         ids=[re.sub(r" at 0x[0-9a-f]+", "", repr(k)) for k, _, _ in DENSE_BAD])
 def test_dense_rejects_bad_arguments_at_construction(kwargs, error, message):
     with pytest.raises(error, match=message):
         nn.Dense(**kwargs)
