@@ -220,6 +220,7 @@ def test_one_item_per_clause_sharing_one_run_per_group(pytester, monkeypatch):
     junit = pytester.path / "junit.xml"
     result = pytester.runpytest_inprocess(
         os.path.join(ROOT, "conformance", "test_conformance.py"), "-q", "-p", "no:cacheprovider",
+        "-n", "0",  # in this process (setup.cfg asks pytest-xdist for a worker per core)
         "--conformance-clauses", "DI-1", "--conformance-device", "cpu(0)",
         "--conformance-max-examples", "4", "-k", "DI-11 or DI-12", "--junitxml", str(junit))
     result.assert_outcomes(passed=2, deselected=len([c for c in C.select("DI-1")]) - 2)

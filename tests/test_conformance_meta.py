@@ -657,9 +657,13 @@ def _dense_forgets_bias(mp):
     mp.setattr(Dense, "_plan_step", unplannable)
 
 
+def _unplannable(self, planner):
+    raise planner.Unplannable
+
+
 def _batchnorm_batch_stats_at_inference(mp):
     """BatchNorm normalizes with the batch's statistics at inference too (the running
-    statistics are left alone)."""
+    statistics are left alone; the eager fast path off too)."""
     import keras
     from keras_defer.nn.norm_layers import BatchNorm
     forward = BatchNorm.forward
@@ -675,10 +679,12 @@ def _batchnorm_batch_stats_at_inference(mp):
         shift = keras.ops.cast(self.beta.variable, x.dtype) - mean * scale
         return x * self._broadcast(scale, rank, axis) + self._broadcast(shift, rank, axis)
     mp.setattr(BatchNorm, "forward", batch_stats)
+    mp.setattr(BatchNorm, "_plan_step", _unplannable)
 
 
 def _transposed_kernel_flipped(mp):
-    """Conv*Transpose taps its kernel back to front (tap k where K-1-k belongs)."""
+    """Conv*Transpose taps its kernel back to front (tap k where K-1-k belongs; the
+    eager fast path off too, as a bug would be in the plan that mirrors ``_compute``)."""
     import keras
     from keras_defer.nn.conv_layers import _ConvTranspose
     compute = _ConvTranspose._compute
@@ -686,6 +692,7 @@ def _transposed_kernel_flipped(mp):
     def flipped(self, x, kernel):
         return compute(self, x, keras.ops.flip(kernel, axis=tuple(range(len(self._kernel)))))
     mp.setattr(_ConvTranspose, "_compute", flipped)
+    mp.setattr(_ConvTranspose, "_plan_step", _unplannable)
 
 
 def _batchnorm_momentum_inverted(mp):

@@ -35,6 +35,7 @@ from keras_defer.backend.common import (  # noqa: F401  (the same on TensorFlow)
     unrecorded, wait_to_read,
 )
 from keras_defer.backend.common import fuse_rule, in_place_rule  # noqa: F401, E402
+from keras_defer.backend.common import random_draws  # noqa: F401, E402  (none faster on TF)
 from keras_defer.backend.tf_fast_path import fast_call  # noqa: F401
 from keras_defer import keras_compat
 
