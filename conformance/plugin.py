@@ -124,12 +124,39 @@ def pytest_collection_finish(session):
             runs.selection.setdefault(params["device"], set()).add(params["clause"])
 
 
+def run_sets(clauses):
+    """``{clause: name}``: the clauses whose group runs overlap share a name (the groups
+    each needs, joined transitively), so each set's groups run in one place."""
+    groups = M.groups_for(sorted(clauses))
+    root = {g: g for g in groups}
+
+    def find(g):
+        while root[g] != g:
+            g = root[g]
+        return g
+
+    needs = {c: [g for g in groups
+                 if g == C.BY_ID[c].group or c in M.clauses_checked_by(g)] for c in clauses}
+    for gs in needs.values():
+        for g in gs[1:]:
+            root[find(g)] = find(gs[0])
+    return {c: find(gs[0]) if gs else C.BY_ID[c].group for c, gs in needs.items()}
+
+
 def pytest_collection_modifyitems(config, items):
-    """Under pytest-xdist's ``--dist loadgroup`` every clause item of a device goes to one
-    worker: the items share their group runs (GroupRuns), which split over workers would
-    each run again."""
+    """Under pytest-xdist's ``--dist loadgroup`` the clause items whose group runs
+    overlap (DI and VA clauses share 'blocks' and 'values'; ndarray, autograd, loss,
+    trainer and file_format stand alone) go to one worker per device: they share their
+    group runs (GroupRuns), which split over workers would each run again."""
+    clause_items = []
     for item in items:
         callspec = getattr(item, "callspec", None)
-        if getattr(item, "originalname", None) == "test_clause" and callspec is not None:
-            device = callspec.params.get("device", "")
-            item.add_marker(pytest.mark.xdist_group(name="conformance-%s" % device))
+        if getattr(item, "originalname", None) == "test_clause" and callspec is not None \
+                and "clause" in callspec.params:
+            clause_items.append((item, callspec.params))
+    if not clause_items:
+        return
+    sets = run_sets({params["clause"] for _, params in clause_items})
+    for item, params in clause_items:
+        item.add_marker(pytest.mark.xdist_group(
+            name="conformance-%s-%s" % (params.get("device", ""), sets[params["clause"]])))
